@@ -96,7 +96,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
   } catch (err) {
     if (err instanceof CifError) {
       io.err(`cif ${command.name}: ${err.describe()}\n`);
-      if (err.exitCode === 2 && err.constructor.name === 'UsageError') io.err(`\n${commandUsage(command)}`);
+      if (err instanceof UsageError) io.err(`\n${commandUsage(command)}`);
       return err.exitCode;
     }
     if (err instanceof CommandError) {
