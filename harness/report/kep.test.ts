@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import {
   loadKepResults,
   renderKepNoResults,
   renderKepResults,
+  updateKepFromRun,
   updateKepReadme,
 } from './kep.ts';
 import type { RunResults } from './results.ts';
@@ -407,6 +408,17 @@ describe('updateKepReadme', () => {
     expect(await readFile(readme, 'utf8')).toBe(text);
   });
 
+  it('refuses results it could not render faithfully (a non-finite benchmark figure) and writes nothing', async () => {
+    const readme = join(dir, 'README.md');
+    const copy = join(dir, 'results.json');
+    await writeFile(readme, withMarkers('old body'));
+    const r = fixture();
+    r.benchmarks[0]!.p95 = Number.NaN;
+    await expect(updateKepReadme(readme, r, copy)).rejects.toThrow(/benchmarks\[0\]/);
+    expect(existsSync(copy)).toBe(false);
+    expect(await readFile(readme, 'utf8')).toBe(withMarkers('old body'));
+  });
+
   it('writes the explicit no-results state and removes a stale results copy', async () => {
     const readme = join(dir, 'README.md');
     const copy = join(dir, 'results.json');
@@ -469,5 +481,35 @@ describe('loadKepResults', () => {
     await expect(loadKepResults(bad)).rejects.toMatchObject({ name: 'InputError', where: bad });
     await writeFile(bad, JSON.stringify({ kubernetes: 'v1.34.4', scenarios: [] }));
     await expect(loadKepResults(bad)).rejects.toThrow(/series/);
+  });
+});
+
+describe('updateKepFromRun', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'cif-kep-root-'));
+    await mkdir(join(root, 'kep'), { recursive: true });
+    await writeFile(join(root, KEP_README), `# KEP\n\n${KEP_RESULTS_BEGIN}\n${renderKepNoResults()}\n${KEP_RESULTS_END}\n`);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("rewrites the repository's KEP section from a run's results.json and commits the copy", async () => {
+    const run = join(root, 'reports', 'run-1', 'results.json');
+    await mkdir(join(root, 'reports', 'run-1'), { recursive: true });
+    await writeFile(run, JSON.stringify(fixture()));
+    const res = await updateKepFromRun(root, run);
+    expect(res).toEqual({ readmeChanged: true, resultsCopy: join(root, KEP_RESULTS_COPY) });
+    const text = await readFile(join(root, KEP_README), 'utf8');
+    expect(findKepSection(text, KEP_README).body).toBe(await expectedKepSection(join(root, KEP_RESULTS_COPY)));
+    expect(findKepSection(text, KEP_README).body).toBe(renderKepResults(fixture()));
+  });
+
+  it('refuses a run without results.json and leaves the KEP as it was', async () => {
+    const missing = join(root, 'reports', 'none', 'results.json');
+    await expect(updateKepFromRun(root, missing)).rejects.toMatchObject({ name: 'InputError', where: missing });
+    expect(findKepSection(await readFile(join(root, KEP_README), 'utf8'), KEP_README).body).toBe(renderKepNoResults());
+    expect(existsSync(join(root, KEP_RESULTS_COPY))).toBe(false);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError } from '../lib/errors.ts';
 import { FAULT_MODES, type BenchmarkResult, type Policy, type RunResults, type ScenarioResult } from './results.ts';
 
@@ -176,18 +176,37 @@ export async function updateKepReadme(
   resultsCopyPath: string,
 ): Promise<UpdateKepResult> {
   const before = await readFile(readmePath, 'utf8');
-  const body = results ? renderKepResults(results) : renderKepNoResults();
+  // Render from exactly what is committed (the JSON round trip drops undefined fields and turns NaN into
+  // null), so the section always equals renderKepResults(<the committed file>).
+  const copyText = results ? `${JSON.stringify(results, null, 2)}\n` : null;
+  const stored: unknown = copyText ? JSON.parse(copyText) : null;
+  if (stored !== null) checkShape(stored, `${resultsCopyPath} (results to write)`);
+  const body = stored ? renderKepResults(stored as RunResults) : renderKepNoResults();
   const after = replaceKepSection(before, readmePath, body);
 
-  if (results) {
-    checkShape(results, '(results to write)');
+  if (copyText) {
     await mkdir(dirname(resultsCopyPath), { recursive: true });
-    await writeAtomic(resultsCopyPath, `${JSON.stringify(results, null, 2)}\n`);
+    await writeAtomic(resultsCopyPath, copyText);
   } else {
     await rm(resultsCopyPath, { force: true });
   }
   if (after !== before) await writeAtomic(readmePath, after);
   return { readmeChanged: after !== before, resultsCopy: results ? resultsCopyPath : null };
+}
+
+/**
+ * What `cif report --kep` calls: read a run's results.json (e.g. reports/latest/results.json) and rewrite the
+ * KEP section under `repoRoot` from it, committing the copy as kep/results/results.json.
+ */
+export async function updateKepFromRun(repoRoot: string, runResultsPath: string): Promise<UpdateKepResult> {
+  const results = await loadKepResults(runResultsPath);
+  if (!results) {
+    throw new InputError('no results.json here', {
+      where: runResultsPath,
+      hint: 'run `npm run e2e` (or `cif run`) to completion first; the KEP shows only measured results',
+    });
+  }
+  return updateKepReadme(join(repoRoot, KEP_README), results, join(repoRoot, KEP_RESULTS_COPY));
 }
 
 // ── rendering helpers ────────────────────────────────────────────────────────────────────────────
@@ -300,7 +319,8 @@ function checkShape(value: unknown, where: string): asserts value is RunResults 
   });
   (r.benchmarks as unknown[]).forEach((b, i) => {
     const o = b as Record<string, unknown> | null;
-    if (!o || typeof o.id !== 'string' || typeof o.p50 !== 'number' || typeof o.p95 !== 'number' || typeof o.target !== 'number' || typeof o.pass !== 'boolean') {
+    const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+    if (!o || typeof o.id !== 'string' || !finite(o.p50) || !finite(o.p95) || !finite(o.target) || typeof o.pass !== 'boolean') {
       fail(`benchmarks[${i}] needs id, p50, p95, target and pass`);
     }
   });
