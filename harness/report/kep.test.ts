@@ -362,7 +362,9 @@ describe('renderKepResults', () => {
   it('escapes pipes in cells so a value cannot break the table', () => {
     const r = fixture();
     r.scenarios = [{ ...r.scenarios[0]!, observed: { outcome: 'Waiting|odd', fallbackEvent: false } }];
-    const row = renderKepResults(r).split('\n').find((l) => l.startsWith('| Always |'))!;
+    const md = renderKepResults(r);
+    expect(md).toContain('1 scenario: 1 passed, 0 failed');
+    const row = md.split('\n').find((l) => l.startsWith('| Always |'))!;
     expect(row).toContain('Waiting\\|odd');
     expect(row.split(/(?<!\\)\|/).length).toBe(11);
   });

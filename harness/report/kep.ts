@@ -52,7 +52,7 @@ export function renderKepResults(results: RunResults): string {
   out.push('');
 
   out.push(
-    `**Matrix** — ${results.scenarios.length} scenarios: ${passed} passed, ${failed} failed. ` +
+    `**Matrix** — ${plural(results.scenarios.length, 'scenario')}: ${passed} passed, ${failed} failed. ` +
       'Fault is the registry fault mode while the pod starts; Cached is whether an image for the ' +
       'reference was present on the node; Event is the `PullFailedUsingCached` event.',
   );
@@ -81,7 +81,7 @@ export function renderKepResults(results: RunResults): string {
   if (results.benchmarks.length === 0) {
     out.push('_The run recorded no benchmarks._');
   } else {
-    out.push('| Benchmark | Samples | p50 | p95 | Target (p95) | Baseline p50 / p95 | Result |');
+    out.push('| Benchmark | Samples | p50 | p95 | Target | Baseline p50 / p95 | Result |');
     out.push('|---|---|---|---|---|---|---|');
     for (const b of results.benchmarks) out.push(benchmarkRow(b));
   }
@@ -268,6 +268,10 @@ function formatDuration(seconds: number): string {
 
 function formatHost(h: NonNullable<RunResults['host']>): string {
   return cell(`${h.cores} cores, ${h.memoryGiB} GiB, cgroup ${h.cgroup}, kernel ${h.kernel}`);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function mark(pass: boolean): string {
