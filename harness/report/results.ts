@@ -49,6 +49,8 @@ export interface Expectation {
   sameOutcomeAs?: Policy;
   /** How long the pod was watched at most; a transient outcome (ContainerCreating) is judged when it runs out. */
   timeoutSeconds?: number;
+  /** Failures on the way don't count: watch until Running or the timeout (a flapping registry converging). */
+  eventually?: boolean;
 }
 
 /** One occurrence of a pod event, in the order the watch saw it (counts of aggregated events unrolled). */

@@ -325,6 +325,7 @@ function resolveExpectation(e: Omit<ExpectationDoc, never>, vars: DurationVars):
   if (e.restarts?.max !== undefined) out.maxRestarts = e.restarts.max;
   if (e.restartPullWithin !== undefined) out.maxRestartPullSeconds = evalDuration(e.restartPullWithin, vars);
   if (e.sameOutcomeAs !== undefined) out.sameOutcomeAs = e.sameOutcomeAs;
+  if (e.eventually) out.eventually = true;
   out.timeoutSeconds = e.timeout !== undefined ? evalDuration(e.timeout, vars) : DEFAULT_TIMEOUT_SECONDS;
   return out;
 }
@@ -626,6 +627,9 @@ function checkExpectation(ctx: FileContext, at: Path, e: ExpectationDoc): void {
   }
   if (e.version !== undefined && e.outcome !== 'Running' && !(e.restarts && e.outcome === 'CrashLoopBackOff')) {
     ctx.add([...at, 'version'], `version is only known for a container that ran; outcome is ${e.outcome}`, 'remove `version`, or expect outcome: Running');
+  }
+  if (e.eventually && e.outcome !== 'Running') {
+    ctx.add([...at, 'eventually'], '`eventually` watches until Running; it only goes with outcome: Running', 'remove it, or expect outcome: Running');
   }
   if (e.restartPullWithin !== undefined && e.restarts?.min === undefined) {
     ctx.add([...at, 'restartPullWithin'], '`restartPullWithin` needs `restarts: {min: N}` to have restarts to look at', 'add `restarts: {min: 2}`');

@@ -57,6 +57,8 @@ export const expectFields = {
   restartPullWithin: duration.optional(),
   sameOutcomeAs: policy.optional(),
   timeout: duration.optional(),
+  /** Keep watching through failures (ErrImagePull, back-off) until Running or the timeout: "converges". */
+  eventually: z.boolean().optional(),
 };
 export const expectationSchema = z.strictObject(expectFields);
 
