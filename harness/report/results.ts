@@ -80,6 +80,10 @@ export interface Observation {
 
 export interface ScenarioResult {
   id: string;
+  /** The scenario's id (the first segment of `id`). */
+  scenario?: string;
+  /** Set for the cells of a policy × fault × cached matrix (rendered as the matrix table). */
+  matrix?: boolean;
   /** The scenario file and line that defined it. */
   source?: string;
   policy: Policy;
@@ -126,6 +130,8 @@ export interface RunResults {
   startedAt: string;
   durationSeconds: number;
   host?: { cores: number; memoryGiB: number; cgroup: 'v1' | 'v2'; kernel: string };
+  /** Scenario titles by id, for the reports. */
+  titles?: Record<string, string>;
   scenarios: ScenarioResult[];
   benchmarks: BenchmarkResult[];
 }

@@ -17,7 +17,7 @@
  * fault before any pod, where an open breaker changes nothing the expectations can see.
  */
 import { randomUUID } from 'node:crypto';
-import type { BenchmarkResult, FaultMode, Observation, ScenarioResult } from '../report/results.ts';
+import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../report/results.ts';
 import { isUnreachable } from './contract.ts';
 import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from './driver.ts';
 import { evaluate, stopWhen } from './expect.ts';
@@ -171,6 +171,8 @@ export class Runner {
         const pod = cell.steps.find((s) => s.kind === 'pod' && s.name === step.pod) as (Step & { kind: 'pod' }) | undefined;
         results.push({
           id: resultId(scenario, cell, step.pod),
+          scenario: scenario.id,
+          ...(cell.vars ? { matrix: true } : {}),
           source: step.where,
           policy: cell.vars?.policy ?? pod?.policy ?? 'Always',
           fault: cell.vars?.fault ?? faultBefore(cell, pod),
@@ -320,6 +322,8 @@ export class Runner {
     const pod = st.pods.get(step.pod);
     return {
       id: resultId(st.scenario, st.cell, step.pod),
+      scenario: st.scenario.id,
+      ...(st.cell.vars ? { matrix: true } : {}),
       source: step.rule ? `${step.where} (rule ${step.rule})` : step.where,
       policy: pod?.policy ?? st.cell.vars?.policy ?? 'Always',
       fault: pod?.fault ?? st.cell.vars?.fault ?? fault,
@@ -407,6 +411,8 @@ export class Runner {
     const failures = evaluate(e, observed);
     const result: ScenarioResult = {
       id: resultId(st.scenario, st.cell, step.pod),
+      scenario: st.scenario.id,
+      ...(st.cell.vars ? { matrix: true } : {}),
       source: step.rule ? `${step.where} (rule ${step.rule})` : step.where,
       policy: pod.policy,
       fault: pod.fault,
@@ -512,7 +518,7 @@ export function crossCheck(results: ScenarioResult[]): void {
   for (const r of results) {
     const other = r.expected.sameOutcomeAs;
     if (!other) continue;
-    const ref = results.find((x) => x.policy === other && x.fault === r.fault && x.cached === r.cached && x.id.split('/')[0] === r.id.split('/')[0]);
+    const ref = results.find((x) => x.policy === other && x.fault === r.fault && x.cached === r.cached && x.scenario === r.scenario);
     const failures = r.failures ?? [];
     if (!ref) failures.push(`no ${other} cell with fault ${r.fault}, ${r.cached ? 'cached' : 'uncached'} to compare with`);
     else if (ref.observed.outcome !== r.observed.outcome) {
@@ -533,4 +539,30 @@ export function tally(runs: readonly ScenarioRun[]): { passed: number; failed: n
     for (const x of [...r.results, ...r.benchmarks]) x.pass ? passed++ : failed++;
   }
   return { passed, failed };
+}
+
+export interface RunMeta {
+  kubernetes: string;
+  series: string;
+  runId: string;
+  driver: 'cluster' | 'simulated';
+  startedAt: Date;
+  finishedAt: Date;
+  host?: RunResults['host'];
+}
+
+/** results.json from the scenario runs. */
+export function toRunResults(runs: readonly ScenarioRun[], meta: RunMeta): RunResults {
+  return {
+    kubernetes: meta.kubernetes,
+    series: meta.series,
+    runId: meta.runId,
+    driver: meta.driver,
+    startedAt: meta.startedAt.toISOString(),
+    durationSeconds: round((meta.finishedAt.getTime() - meta.startedAt.getTime()) / 1000, 1),
+    ...(meta.host ? { host: meta.host } : {}),
+    titles: Object.fromEntries(runs.map((r) => [r.scenario.id, r.scenario.title])),
+    scenarios: runs.flatMap((r) => r.results),
+    benchmarks: runs.flatMap((r) => r.benchmarks),
+  };
 }
