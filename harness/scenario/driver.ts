@@ -113,7 +113,18 @@ export interface Session {
   /** Back to a healthy registry (closing any connection a `hang` is holding). */
   clearFault(): Promise<void>;
   createPod(spec: PodSpec): Promise<CreateResult>;
-  /** Watch the pod (client-node Watch) until `until` says stop or the timeout runs out. */
+  /**
+   * Watch the pod (client-node Watch) until `until` says stop or the timeout runs out. The Observation:
+   *  - outcome: `Running`, else the container's Waiting reason (ErrImagePull, ImagePullBackOff,
+   *    ContainerCreating, CrashLoopBackOff …); `Pending` before a container status exists;
+   *  - version: the marker the container printed (its log), when it ran;
+   *  - startupSeconds: creation → Running when the outcome is Running (or a crash loop that ran), else
+   *    creation → the first failure reason; from API timestamps where they exist;
+   *  - events (reason, message, count), fallbackEvent (a PullFailedUsingCached event exists), restarts;
+   *  - timeline: every event occurrence in watch order, seconds after creation, counts unrolled (an
+   *    aggregated event whose count went 1→3 contributes three entries) — `restartPullWithin` reads it;
+   *  - timedOut / waitedSeconds when the timeout ended the watch.
+   */
   observe(pod: PodHandle, options: ObserveOptions): Promise<Observation>;
   /** Delete the pod and wait until it is gone (bounded). */
   deletePod(pod: PodHandle): Promise<void>;

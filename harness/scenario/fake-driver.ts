@@ -348,7 +348,11 @@ class FakeSession implements Session {
       if (c) c.count++;
       else counts.set(e.reason, { reason: e.reason, message: e.message, count: 1 });
     }
-    const firstSettled = pod.snapshots.find((s) => s.outcome !== 'ContainerCreating');
+    // creation → Running when it runs, else creation → the first failure (as driver.ts asks of adapters)
+    const firstSettled =
+      cur.outcome === 'Running' || cur.outcome === 'CrashLoopBackOff'
+        ? pod.snapshots.find((s) => s.outcome === 'Running')
+        : pod.snapshots.find((s) => s.outcome !== 'ContainerCreating');
     const timeline: TimelineEntry[] = seen.map((e) => ({ atSeconds: (e.at - pod.createdAt) / 1000, reason: e.reason }));
     return {
       outcome: cur.outcome,

@@ -128,8 +128,15 @@ export class Runner {
     this.runTag = opts.runId.replace(/[^a-z0-9]/g, '').slice(-6) || randomUUID().slice(0, 6);
   }
 
+  /** Where progress lines go now (the command points it at the running listr task). */
+  private logTo: ((scenario: string, line: string) => void) | undefined;
+
   private log(scenario: string, line: string) {
-    this.opts.log?.(scenario, line);
+    (this.logTo ?? this.opts.log)?.(scenario, line);
+  }
+
+  setLog(fn: ((scenario: string, line: string) => void) | undefined): void {
+    this.logTo = fn;
   }
 
   /** Runs every scenario, one cluster group after the other. */
