@@ -61,5 +61,6 @@ export function parseRatio(text: string): number | undefined {
 
 export function formatSeconds(s: number): string {
   if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (Number.isInteger(s)) return `${s} s`;
   return `${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`;
 }

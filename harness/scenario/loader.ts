@@ -339,7 +339,7 @@ export function parseScenario(text: string, file: string): { scenario?: Scenario
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const ctx = new FileContext(file, doc, lines);
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
+    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     ctx.problems.push({
       where: `${file}:${pos?.line ?? 1}:${pos?.col ?? 1}`,
@@ -452,7 +452,7 @@ function build(ctx: FileContext, d: ScenarioDoc): Scenario {
     title: d.title,
     ...(d.description ? { description: d.description.trim() } : {}),
     file: ctx.file,
-    where: ctx.where(['id']).replace(/:\d+$/, ''),
+    where: ctx.where(['id']),
     needs,
     vars,
     ...(d.matrix ? { matrix: { policy: d.matrix.policy, fault: d.matrix.fault, cached: d.matrix.cached } } : {}),
