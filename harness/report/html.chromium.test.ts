@@ -11,7 +11,8 @@ import { run } from '../lib/exec.ts';
 import { renderHtml } from './html.ts';
 import { fixtureResults } from './testing.ts';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+// Debian's chromium; Google Chrome on hosted CI runners
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 if (!CHROMIUM) process.stderr.write('\n*** SKIP report.html browser test: no chromium (apt-get install chromium) ***\n\n');
 
 describe.skipIf(!CHROMIUM)('report.html in headless Chromium', () => {
