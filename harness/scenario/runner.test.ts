@@ -4,7 +4,7 @@ import { FakeClock, fakeDriverFactory, type FakeBugs } from './fake-driver.ts';
 import { defaultScenarioFiles } from './main.ts';
 import { loadScenarios, parseScenario } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { dnsLabel, groupByNeeds, Runner, tally, type ScenarioRun } from './runner.ts';
+import { bounded, dnsLabel, groupByNeeds, Runner, tally, type ScenarioRun } from './runner.ts';
 import type { DriverFactory } from './driver.ts';
 import { SCENARIOS_DIR } from './main.ts';
 
@@ -190,5 +190,10 @@ describe('runner against the contract model', () => {
     expect(groups).toHaveLength(4);
     expect(groups[0]!.scenarios.map((s) => s.id)).toContain('two-nodes');
     expect(groups[0]!.needs.workers).toBe(2);
+  });
+
+  it('a driver call that never returns is bounded', async () => {
+    await expect(bounded(new Promise(() => {}), 20, 'observing p')).rejects.toThrow('observing p did not return within 20 ms');
+    await expect(bounded(Promise.resolve(7), 20, 'x')).resolves.toBe(7);
   });
 });

@@ -298,8 +298,8 @@ export class Runner {
       if (faultStep) {
         this.log(cells[0]!.scenario.id, `fault: ${faultStep.mode}`);
         try {
-          if (faultStep.mode === 'none') await session.clearFault();
-          else await session.setFault(faultStep.mode);
+          if (faultStep.mode === 'none') await bounded(session.clearFault(), CALL_BOUND_MS, 'clearing the fault');
+          else await bounded(session.setFault(faultStep.mode), CALL_BOUND_MS, `setting fault ${faultStep.mode}`);
           if (isUnreachable(fault) && !isUnreachable(faultStep.mode)) this.memory(driver).lastUnreachableEnd.set(session.registryHost, this.clock.now());
           fault = faultStep.mode;
         } catch (err) {
@@ -348,18 +348,18 @@ export class Runner {
     try {
       switch (step.kind) {
         case 'push':
-          await session.pushImage(st.ref(step.image), step.version, { private: step.private });
+          await bounded(session.pushImage(st.ref(step.image), step.version, { private: step.private }), CALL_BOUND_MS, 'push');
           return [];
         case 'delete-tag':
-          await session.deleteTag(st.ref(step.image));
+          await bounded(session.deleteTag(st.ref(step.image)), CALL_BOUND_MS, 'delete-tag');
           return [];
         case 'cache':
-          if (step.via === 'runtime') await session.cacheOnNode(node(step.node), st.ref(step.image));
+          if (step.via === 'runtime') await bounded(session.cacheOnNode(node(step.node), st.ref(step.image)), CALL_BOUND_MS, 'cache');
           else await this.cacheViaKubelet(session, st, step, node(step.node));
           st.markCached(step.node, step.image, true);
           return [];
         case 'uncache':
-          await session.uncacheOnNode(node(step.node), st.ref(step.image));
+          await bounded(session.uncacheOnNode(node(step.node), st.ref(step.image)), CALL_BOUND_MS, 'uncache');
           st.markCached(step.node, step.image, false);
           return [];
         case 'wait':
@@ -411,7 +411,10 @@ export class Runner {
     const t0 = this.clock.now();
     let observed: Observation;
     if (pod.rejected !== undefined) observed = { outcome: 'Rejected', message: pod.rejected, fallbackEvent: false };
-    else observed = await session.observe(pod.handle!, { timeoutMs: (e.timeoutSeconds ?? 120) * 1000, until: stopWhen(e) });
+    else {
+      const timeoutMs = (e.timeoutSeconds ?? 120) * 1000;
+      observed = await bounded(session.observe(pod.handle!, { timeoutMs, until: stopWhen(e) }), timeoutMs + OBSERVE_GRACE_MS, `observing ${step.pod}`);
+    }
     const podStep = st.cell.steps.find((s): s is Step & { kind: 'pod' } => s.kind === 'pod' && s.name === step.pod);
     // a pod that ran has its image on the node now, whatever put it there
     if (observed.outcome === 'Running' && podStep) st.markCached(pod.node, podStep.image, true);
@@ -476,7 +479,7 @@ export class Runner {
     };
     const watch = async (i: number, h: PodHandle | undefined) => {
       if (!h) return;
-      const o = await session.observe(h, { timeoutMs: step.timeoutSeconds * 1000, until: stopWhen(e) });
+      const o = await bounded(session.observe(h, { timeoutMs: step.timeoutSeconds * 1000, until: stopWhen(e) }), step.timeoutSeconds * 1000 + OBSERVE_GRACE_MS, `observing ${h.name}`);
       const f = evaluate(e, o);
       data.outcome ??= o.outcome;
       if (f.length) data.failures.push(`pod ${i + 1}: ${f.join('; ')}`);
@@ -491,6 +494,28 @@ export class Runner {
     }
   }
 }
+
+/**
+ * Bounds a driver call in real time: an adapter that never returns must not hang the run. Tests with a
+ * virtual clock resolve at once, so the timer is always cleared.
+ */
+export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not return within ${formatSeconds(ms / 1000)}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Grace beyond an observe timeout before the runner gives up on the driver; and the bound for other calls. */
+const OBSERVE_GRACE_MS = 60_000;
+const CALL_BOUND_MS = 10 * 60_000;
 
 function splitAtFaults(steps: readonly Step[]): { segments: Step[][]; faults: (Step & { kind: 'fault' })[] } {
   const segments: Step[][] = [[]];
