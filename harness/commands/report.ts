@@ -33,7 +33,8 @@ export const reportCommand: Command = {
     }
     const files = await rerender(runDir);
     const results = await readResults(runDir);
-    process.stdout.write(`${runDir}: re-rendered ${files.join(', ')} from results.json\n${runHeadline(results)}\n`);
+    const sim = results.driver === 'simulated' ? ' (SIMULATED run: the contract model, not a cluster)' : '';
+    process.stdout.write(`${runDir}: re-rendered ${files.join(', ')} from results.json${sim}\n${runHeadline(results)}\n`);
     return 0;
   },
 };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,13 +66,16 @@ describe('runMain', () => {
     expect(r.exitCode).toBe(1);
     expect(lines[lines.length - 1]).toBe('57 passed, 3 failed');
     expect(lines.filter((l) => l.startsWith('FAIL '))).toHaveLength(3);
-    expect(await readlink(join(reportsDir, 'latest'))).toBe('main-test');
-    expect(JSON.parse(await readFile(join(reportsDir, 'main-test', 'results.json'), 'utf8')).driver).toBe('simulated');
+    // simulated runs are written under their own name and never become latest (latest feeds the KEP)
+    expect(r.runDir).toBe(join(reportsDir, 'main-test-simulated'));
+    expect(existsSync(join(reportsDir, 'latest'))).toBe(false);
+    expect(JSON.parse(await readFile(join(r.runDir, 'results.json'), 'utf8')).driver).toBe('simulated');
 
+    // (driver: 'cluster' here only to exercise the latest pointer; the factory is still the model)
     const ok = await runMain({
       files: [join(SCENARIOS_DIR, '01-tag-moved.yaml')],
       driverFactory: fakeDriverFactory({ clock }).factory,
-      driver: 'simulated',
+      driver: 'cluster',
       clock,
       reportsDir,
       runId: 'main-ok',
@@ -80,6 +84,7 @@ describe('runMain', () => {
     });
     expect(ok.exitCode).toBe(0);
     expect(lines[lines.length - 1]).toBe('4 passed, 0 failed');
+    expect(await readlink(join(reportsDir, 'latest'))).toBe('main-ok');
   });
 
   it('e2e composes build → driver → default set; the build is wired by the caller', async () => {

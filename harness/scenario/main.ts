@@ -84,12 +84,14 @@ export async function runMain(opts: MainOptions): Promise<MainResult> {
     host: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), cgroup: process.platform === 'linux' ? await cgroupVersion() : 'v2', kernel: release() },
   });
   const reportsDir = opts.reportsDir ?? defaultReportsDir(REPO_ROOT);
-  const runDir = await writeRun(results, { reportsDir, runId, complete: true });
+  // A simulated run is written (under its own name) but never becomes reports/latest: latest feeds the KEP.
+  const simulated = opts.driver === 'simulated';
+  const runDir = await writeRun(results, { reportsDir, runId: simulated ? `${runId}-simulated` : runId, complete: !simulated });
   const t = tallies(results);
   for (const s of results.scenarios.filter((x) => !x.pass)) out(`FAIL ${s.id}: ${(s.failures ?? []).join('; ')}`);
   for (const b of results.benchmarks.filter((x) => !x.pass)) out(`FAIL ${b.id}: ${(b.failures ?? []).join('; ')}`);
   out(`reports: ${runDir} (report.html, report.md, junit.xml, results.json)`);
-  if (opts.driver === 'simulated') out('SIMULATED: these results come from the contract model, not a cluster');
+  if (simulated) out('SIMULATED: these results come from the contract model, not a cluster (reports/latest left as it was)');
   out(`${t.passed} passed, ${t.failed} failed`);
   return { exitCode: t.failed ? 1 : 0, runDir, results };
 }
