@@ -78,7 +78,11 @@ export interface PodHandle {
   createdAtMs: number;
 }
 
-/** The API server either accepts the pod or rejects it with a message (e.g. the gate-off validation error). */
+/**
+ * The API server either accepts the pod or refuses it: `rejected` carries its message for a refusal of the
+ * object itself (HTTP 422 Invalid — e.g. the gate-off validation error — or a 403 from admission). Any other
+ * failure (connection, 5xx, timeouts) throws: it is a broken run, not an observation.
+ */
 export type CreateResult = { created: PodHandle } | { rejected: string };
 
 export interface ObserveOptions {

@@ -180,4 +180,14 @@ describe('loader errors: file:line:col, what, fix', () => {
     expect(text).toMatch(/missing\.yaml:1:1: cannot read: ENOENT/);
     expect(text).toMatch(/b\.yaml:1:5: scenario id "t" is also used at .*a\.yaml:1:5/);
   });
+
+  it('misplaced matrix constructs', () => {
+    expect(one(HEAD + '  - wait: 1s\n    when: {cached: true}\n').what).toBe('`when:` only applies inside a matrix scenario');
+    const m = `id: m\ntitle: M\nmatrix:\n  policy: [Always]\n  fault: [refused]\nsteps:\n  - push: {image: a:b, version: v1}\n  - pod: {name: p, image: a:b, policy: $policy, node: worker-1}\n`;
+    const withFields = problems(m + '  - expect: {pod: p, from: rules, outcome: Running}\nrules:\n  - when: {}\n    expect: {outcome: Running}\n');
+    expect(withFields.map((x) => x.what)).toContain('`from: rules` takes the whole expectation from the rules table, but outcome is given too');
+    expect(one(m + '  - expect: {pod: p}\n').what).toBe('expect needs an `outcome` (or, in a matrix, `from: rules`)');
+    expect(one(m + '  - expect: {pod: p, outcome: ErrImagePull, eventually: true}\n').what).toContain('`eventually` watches until Running');
+    expect(one(m + '  - expect: {pod: p, outcome: Running}\n  - fault: $pol\n').what).toBe('unknown variable $pol');
+  });
 });
