@@ -1,13 +1,35 @@
-import { NotBuiltError } from '../lib/errors.ts';
-import type { Command } from './command.ts';
+import { boolFlag, type Command } from './command.ts';
+import { clusterDriverFactory } from '../scenario/cluster-driver.ts';
+import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
+import { defaultScenarioFiles, runMain } from '../scenario/main.ts';
+import { loadScenarios } from '../scenario/loader.ts';
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run scenario files (default: the policy × fault × cache matrix in scenarios/)',
-  usage: ['run [SCENARIO_FILE …]'],
-  options: {},
+  summary: 'run scenario files (default: the policy × fault × cache matrix, the scenarios and P1–P4 in scenarios/)',
+  usage: ['run [SCENARIO_FILE …] [--online] [--simulate] [--check]'],
+  flags: [
+    { flag: '--check', help: 'only load and validate the files (file:line:col errors, exit 2), run nothing' },
+    { flag: '--online', help: 'use stock kind images from a reachable registry' },
+    { flag: '--simulate', help: 'run against the in-process contract model instead of a cluster (reports marked SIMULATED)' },
+  ],
+  options: { online: { type: 'boolean' }, simulate: { type: 'boolean' }, check: { type: 'boolean' } },
   maxPositionals: Number.POSITIVE_INFINITY,
-  async run() {
-    throw new NotBuiltError('`cif run`');
+  async run(args) {
+    const files = args.positionals.length ? args.positionals : await defaultScenarioFiles();
+    // Validate everything before anything starts: a malformed file is exit 2 with file:line:col.
+    const scenarios = await loadScenarios(files);
+    if (boolFlag(args, 'check')) {
+      const cells = scenarios.reduce((n, s) => n + s.cells.length, 0);
+      process.stdout.write(`${scenarios.length} scenario file(s) valid: ${cells} cells, ${scenarios.reduce((n, s) => n + s.benchmarks.length, 0)} benchmarks\n`);
+      return 0;
+    }
+    if (boolFlag(args, 'simulate')) {
+      const clock = new FakeClock(Date.now());
+      const { factory } = fakeDriverFactory({ clock });
+      return (await runMain({ files, driverFactory: factory, driver: 'simulated', clock })).exitCode;
+    }
+    const driverFactory = await clusterDriverFactory();
+    return (await runMain({ files, driverFactory, driver: 'cluster', online: boolFlag(args, 'online') })).exitCode;
   },
 };

@@ -1,0 +1,33 @@
+/**
+ * `npm run e2e`: build (cached) → cluster up (reused when compatible) → every file in scenarios/ → reports.
+ * The build and the Driver come from other homes; `e2eMain` takes them as functions so the composition is
+ * one obvious place to wire, and tests can pass fakes. The scenario files are validated before the build
+ * starts: a bad file costs nothing.
+ */
+import { clusterDriverFactory } from './cluster-driver.ts';
+import type { DriverFactory } from './driver.ts';
+import { loadScenarios } from './loader.ts';
+import { defaultScenarioFiles, runMain, type MainOptions, type MainResult } from './main.ts';
+import { NotBuiltError } from '../lib/errors.ts';
+
+export interface E2eOptions {
+  online?: boolean;
+  /** Builds (or finds cached) binaries and the node image. Default: the build home's entry point. */
+  build?: (o: { online: boolean }) => Promise<void>;
+  /** Default: the cluster Driver adapter. */
+  driverFactory?: () => Promise<DriverFactory>;
+  main?: Partial<MainOptions>;
+}
+
+async function defaultBuild(): Promise<void> {
+  throw new NotBuiltError('the e2e build step (harness/kube/build.ts + harness/images/node: binaries and node image)');
+}
+
+export async function e2eMain(opts: E2eOptions = {}): Promise<MainResult> {
+  const online = opts.online ?? false;
+  const files = await defaultScenarioFiles();
+  await loadScenarios(files);
+  await (opts.build ?? defaultBuild)({ online });
+  const driverFactory = await (opts.driverFactory ?? clusterDriverFactory)();
+  return runMain({ files, driverFactory, driver: 'cluster', online, ...opts.main });
+}

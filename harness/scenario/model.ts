@@ -1,0 +1,89 @@
+/**
+ * Scenarios after loading: validated, durations resolved to seconds, matrices expanded into cells. This is
+ * what the runner executes; nothing here refers back to YAML except `where` (file:line:col) for messages.
+ */
+import type { Expectation, FaultMode, Policy } from '../report/results.ts';
+import type { ClusterNeeds } from './driver.ts';
+import type { DurationVars } from './duration.ts';
+
+/** A repository local to a scenario (`app`) and a tag. The runner prefixes the cell's scope. */
+export interface LocalImage {
+  name: string;
+  tag: string;
+}
+
+export interface PodTemplate {
+  policy: Policy;
+  /** 0-based index into Driver.nodes (`worker-1` → 0). */
+  node: number;
+  pullSecret: boolean;
+  command: 'serve' | 'crash';
+}
+
+export type StepBody =
+  | { kind: 'push'; image: LocalImage; version: string; private: boolean }
+  | { kind: 'delete-tag'; image: LocalImage }
+  | { kind: 'cache'; image: LocalImage; node: number; via: 'runtime' | 'kubelet'; pullSecret: boolean }
+  | { kind: 'uncache'; image: LocalImage; node: number }
+  | { kind: 'fault'; mode: FaultMode }
+  | ({ kind: 'pod'; name: string; image: LocalImage } & PodTemplate)
+  | { kind: 'wait'; seconds: number }
+  | { kind: 'expect'; pod: string; expectation: Expectation; rule?: string }
+  | {
+      kind: 'measure';
+      name: string;
+      pods: number;
+      concurrency: 'serial' | 'all';
+      images: LocalImage[];
+      template: PodTemplate;
+      expectation?: Expectation;
+      timeoutSeconds: number;
+    };
+
+export type Step = StepBody & { where: string };
+
+export interface CellVars {
+  policy: Policy;
+  fault: FaultMode;
+  cached: boolean;
+}
+
+export interface Cell {
+  /** '' for a plain scenario; `cachedifailed-blackhole-cached` for a matrix cell. */
+  key: string;
+  vars?: CellVars;
+  steps: Step[];
+}
+
+export interface BenchmarkSpec {
+  id: string;
+  title: string;
+  /** Measure names: value = subject, subject - baseline, or subject / baseline. */
+  subject: string;
+  baseline?: string;
+  op: 'value' | 'difference' | 'ratio';
+  formula: string;
+  unit: 's' | 'ratio';
+  target: number;
+  judge: 'p50' | 'p95' | 'max';
+  reference?: { measure: string; label: string };
+  where: string;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  description?: string;
+  file: string;
+  /** file:line of the scenario's `id:`. */
+  where: string;
+  needs: ClusterNeeds;
+  vars: DurationVars;
+  matrix?: { policy: Policy[]; fault: FaultMode[]; cached: boolean[] };
+  cells: Cell[];
+  benchmarks: BenchmarkSpec[];
+}
+
+export function cellKey(v: CellVars): string {
+  return `${v.policy.toLowerCase()}-${v.fault}-${v.cached ? 'cached' : 'uncached'}`;
+}

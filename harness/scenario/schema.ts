@@ -1,0 +1,146 @@
+/**
+ * The scenario file format, as zod 4 schemas over the YAML data. The loader (loader.ts) turns every zod issue
+ * into `file:line:col: what — fix`; the shapes here are what a scenario author writes (scenarios/README.md).
+ *
+ * Steps are a list of one-key maps (`- push: {…}`); the loader dispatches on the key itself (so an unknown
+ * step kind lists the valid ones) and validates the body with STEP_SCHEMAS[kind].
+ */
+import * as z from 'zod';
+import { FAULT_MODES, POLICIES } from '../report/results.ts';
+import { FAULT_CLASS_NAMES, FAILURE_REASONS, TRANSIENT_OUTCOMES } from './contract.ts';
+import { durationSyntaxError, parseRatio } from './duration.ts';
+
+export const OUTCOMES = ['Running', 'Rejected', ...FAILURE_REASONS, ...TRANSIENT_OUTCOMES] as const;
+
+const slug = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, { error: 'must be lowercase letters, digits and dashes (e.g. `tag-moved`)' });
+const duration = z.string().superRefine((v, ctx) => {
+  const err = durationSyntaxError(v);
+  if (err) ctx.addIssue({ code: 'custom', message: err });
+});
+/** `image: app:stable` — a repository name local to the scenario and a tag. */
+const imageRef = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
+    error: 'must be NAME:TAG with a lowercase name, e.g. `app:stable`',
+  });
+const node = z.string().regex(/^worker-[1-9]$/, { error: 'must be worker-1, worker-2, … (the cluster’s workers in order)' });
+const policy = z.enum(POLICIES);
+const faultMode = z.enum(FAULT_MODES);
+const onOff = z.union([z.boolean(), z.enum(['on', 'off'])]);
+
+export const clusterSchema = z.strictObject({
+  workers: z.int().min(1).max(4).default(1),
+  gate: onOff.default(true),
+  featureGates: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]+$/), z.boolean()).default({}),
+  kubelet: z
+    .strictObject({
+      imagePullFallbackTimeout: duration.default('10s'),
+      imagePullFallbackCircuitBreakerWindow: duration.default('30s'),
+      serializeImagePulls: z.boolean().default(false),
+      imagePullCredentialsVerificationPolicy: z
+        .enum(['NeverVerify', 'NeverVerifyPreloadedImages', 'NeverVerifyAllowlistedImages', 'AlwaysVerify'])
+        .optional(),
+    })
+    .prefault({}),
+});
+
+/** What an `expect` step (or a measure's per-pod check, or a matrix rule) may say. */
+export const expectFields = {
+  outcome: z.enum(OUTCOMES),
+  version: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  fallbackEvent: z.boolean().optional(),
+  fallbackEventIfVersion: z.string().min(1).optional(),
+  startupWithin: duration.optional(),
+  message: z.string().min(1).optional(),
+  events: z.strictObject({ present: z.array(z.string()).optional(), absent: z.array(z.string()).optional() }).optional(),
+  restarts: z.strictObject({ min: z.int().min(0).optional(), max: z.int().min(0).optional() }).optional(),
+  restartPullWithin: duration.optional(),
+  sameOutcomeAs: policy.optional(),
+  timeout: duration.optional(),
+  /** Keep watching through failures (ErrImagePull, back-off) until Running or the timeout: "converges". */
+  eventually: z.boolean().optional(),
+};
+export const expectationSchema = z.strictObject(expectFields);
+
+const podTemplate = {
+  policy,
+  node,
+  pullSecret: z.boolean().default(false),
+  command: z.enum(['serve', 'crash']).default('serve'),
+};
+
+export const STEP_SCHEMAS = {
+  push: z.strictObject({ image: imageRef, version: z.string().regex(/^v\d+$/, { error: 'must be v1, v2, …' }), private: z.boolean().default(false) }),
+  'delete-tag': z.strictObject({ image: imageRef }),
+  cache: z.strictObject({
+    image: imageRef,
+    node,
+    /** runtime: crictl pull on the node; kubelet: a short-lived Always pod (records KEP-2535 credentials). */
+    via: z.enum(['runtime', 'kubelet']).default('runtime'),
+    pullSecret: z.boolean().default(false),
+  }),
+  uncache: z.strictObject({ image: imageRef, node }),
+  fault: faultMode,
+  pod: z.strictObject({ name: slug, image: imageRef, ...podTemplate }),
+  wait: duration,
+  /** Either the fields themselves, or (in a matrix) `from: rules` — the loader checks which one. */
+  expect: z.strictObject({ pod: slug, from: z.literal('rules').optional(), ...expectFields, outcome: expectFields.outcome.optional() }),
+  measure: z.strictObject({
+    name: slug,
+    pods: z.int().min(1).max(100),
+    concurrency: z.enum(['serial', 'all']).default('serial'),
+    pod: z.strictObject({ image: z.union([imageRef, z.array(imageRef).min(1)]), ...podTemplate }),
+    expect: expectationSchema.optional(),
+    timeout: duration.default('120s'),
+  }),
+} as const;
+export type StepKind = keyof typeof STEP_SCHEMAS;
+export const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
+
+/** `when:` on a step or a rule: cell variables; fault accepts modes and class names. */
+const faultSelector = z.string().refine((v) => (FAULT_MODES as readonly string[]).includes(v) || (FAULT_CLASS_NAMES as string[]).includes(v), {
+  error: `must be a fault mode (${FAULT_MODES.join(', ')}) or a class (${FAULT_CLASS_NAMES.join(', ')})`,
+});
+export const whenSchema = z.strictObject({
+  policy: z.union([policy, z.array(policy).min(1)]).optional(),
+  fault: z.union([faultSelector, z.array(faultSelector).min(1)]).optional(),
+  cached: z.boolean().optional(),
+});
+
+export const matrixSchema = z.strictObject({
+  policy: z.array(policy).min(1),
+  fault: z.array(faultMode).min(1),
+  cached: z.array(z.boolean()).min(1).default([true, false]),
+});
+
+export const ruleSchema = z.strictObject({ when: whenSchema, expect: expectationSchema });
+
+export const benchmarkSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/),
+  title: z.string().min(1),
+  /** `subject`, `subject - floor` (difference of percentiles) or `subject / floor` (ratio). */
+  value: z.string().regex(/^[a-z0-9-]+(\s*[-/]\s*[a-z0-9-]+)?$/, { error: 'must be MEASURE, MEASURE - MEASURE or MEASURE / MEASURE' }),
+  unit: z.enum(['s', 'ratio']),
+  target: z.string(),
+  judge: z.enum(['p50', 'p95', 'max']),
+  reference: z.strictObject({ measure: slug, label: z.string().min(1) }).optional(),
+});
+
+export const scenarioSchema = z.strictObject({
+  id: slug,
+  title: z.string().min(1),
+  description: z.string().optional(),
+  cluster: clusterSchema.prefault({}),
+  matrix: matrixSchema.optional(),
+  rules: z.array(ruleSchema).min(1).optional(),
+  steps: z.array(z.unknown()).min(1),
+  benchmarks: z.array(benchmarkSchema).min(1).optional(),
+});
+export type ScenarioDoc = z.infer<typeof scenarioSchema>;
+export type ExpectationDoc = z.infer<typeof expectationSchema>;
+export type WhenDoc = z.infer<typeof whenSchema>;
+
+export function targetSyntaxError(unit: 's' | 'ratio', target: string): string | undefined {
+  if (unit === 'ratio') return parseRatio(target) === undefined ? `"${target}" is not a ratio like \`1.05x\`` : undefined;
+  return durationSyntaxError(target);
+}
