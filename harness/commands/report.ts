@@ -1,9 +1,10 @@
 import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { NotBuiltError, InputError } from '../lib/errors.ts';
+import { join, resolve } from 'node:path';
+import { InputError } from '../lib/errors.ts';
 import { REPO_ROOT } from '../kube/tree.ts';
 import { rerender, readResults, defaultReportsDir } from '../report/write.ts';
 import { runHeadline } from '../report/summary.ts';
+import { KEP_README, updateKepFromRun } from '../report/kep.ts';
 import { boolFlag, type Command } from './command.ts';
 
 export const reportCommand: Command = {
@@ -17,10 +18,6 @@ export const reportCommand: Command = {
   options: { kep: { type: 'boolean' } },
   maxPositionals: 1,
   async run(args) {
-    if (boolFlag(args, 'kep')) {
-      // The KEP section renderer is harness/report/kep.ts (the KEP helper's); it is composed at merge time.
-      throw new NotBuiltError('`cif report --kep` (harness/report/kep.ts)');
-    }
     const given = args.positionals[0];
     const dir = given ? resolve(given) : resolve(defaultReportsDir(REPO_ROOT), 'latest');
     let runDir: string;
@@ -31,8 +28,15 @@ export const reportCommand: Command = {
         hint: given ? 'pass a folder under reports/' : 'run `cif run` or `npm run e2e` first',
       });
     }
-    const files = await rerender(runDir);
     const results = await readResults(runDir);
+    if (boolFlag(args, 'kep')) {
+      const r = await updateKepFromRun(REPO_ROOT, join(runDir, 'results.json'));
+      process.stdout.write(
+        `${KEP_README}: results section ${r.readmeChanged ? 'rewritten' : 'already up to date'} from ${runDir}\n${runHeadline(results)}\n`,
+      );
+      return 0;
+    }
+    const files = await rerender(runDir);
     const sim = results.driver === 'simulated' ? ' (SIMULATED run: the contract model, not a cluster)' : '';
     process.stdout.write(`${runDir}: re-rendered ${files.join(', ')} from results.json${sim}\n${runHeadline(results)}\n`);
     return 0;

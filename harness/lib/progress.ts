@@ -11,16 +11,27 @@ export function interactive(stream: NodeJS.WriteStream = process.stderr): boolea
 }
 
 export async function runTasks<Ctx extends object>(tasks: Task<Ctx>[], ctx: Ctx): Promise<Ctx> {
-  const list = new Listr<Ctx, 'default' | 'simple', 'simple'>(tasks, {
-    ctx,
-    exitOnError: true,
-    concurrent: false,
-    renderer: interactive() ? 'default' : 'simple',
-    fallbackRenderer: 'simple',
-    rendererOptions: { collapseSubtasks: false, timer: PRESET_TIMER },
-    // simple renderer: timestamps and durations so a CI log shows where time went
-    fallbackRendererOptions: { timestamp: PRESET_TIMESTAMP, timer: PRESET_TIMER },
-  });
+  // A TTY gets the live list; CI and pipes get the simple renderer with timestamps and durations, so a
+  // log shows where the time went. (The simple renderer takes its options from `rendererOptions` when it is
+  // the chosen renderer, and from `fallbackRendererOptions` when listr2 falls back to it.)
+  const simpleOptions = { timestamp: PRESET_TIMESTAMP, timer: PRESET_TIMER };
+  const list = interactive()
+    ? new Listr<Ctx, 'default', 'simple'>(tasks, {
+        ctx,
+        exitOnError: true,
+        renderer: 'default',
+        rendererOptions: { collapseSubtasks: false, timer: PRESET_TIMER },
+        fallbackRenderer: 'simple',
+        fallbackRendererOptions: simpleOptions,
+      })
+    : new Listr<Ctx, 'simple', 'simple'>(tasks, {
+        ctx,
+        exitOnError: true,
+        renderer: 'simple',
+        rendererOptions: simpleOptions,
+        fallbackRenderer: 'simple',
+        fallbackRendererOptions: simpleOptions,
+      });
   return list.run();
 }
 

@@ -508,6 +508,15 @@ describe('updateKepFromRun', () => {
     expect(findKepSection(text, KEP_README).body).toBe(renderKepResults(fixture()));
   });
 
+  it('refuses a SIMULATED run (the contract model, not a cluster) and leaves the KEP as it was', async () => {
+    const run = join(root, 'reports', 'sim', 'results.json');
+    await mkdir(join(root, 'reports', 'sim'), { recursive: true });
+    await writeFile(run, JSON.stringify({ ...fixture(), driver: 'simulated' }));
+    await expect(updateKepFromRun(root, run)).rejects.toMatchObject({ name: 'InputError', message: expect.stringContaining('SIMULATED') });
+    expect(findKepSection(await readFile(join(root, KEP_README), 'utf8'), KEP_README).body).toBe(renderKepNoResults());
+    expect(existsSync(join(root, KEP_RESULTS_COPY))).toBe(false);
+  });
+
   it('refuses a run without results.json and leaves the KEP as it was', async () => {
     const missing = join(root, 'reports', 'none', 'results.json');
     await expect(updateKepFromRun(root, missing)).rejects.toMatchObject({ name: 'InputError', where: missing });

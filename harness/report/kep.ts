@@ -206,6 +206,13 @@ export async function updateKepFromRun(repoRoot: string, runResultsPath: string)
       hint: 'run `npm run e2e` (or `cif run`) to completion first; the KEP shows only measured results',
     });
   }
+  // The KEP shows only what a real cluster measured, never the contract model's simulated figures.
+  if (results.driver === 'simulated') {
+    throw new InputError('a SIMULATED run cannot feed the KEP', {
+      where: runResultsPath,
+      hint: 'run `npm run e2e` against a cluster and use that run',
+    });
+  }
   return updateKepReadme(join(repoRoot, KEP_README), results, join(repoRoot, KEP_RESULTS_COPY));
 }
 
