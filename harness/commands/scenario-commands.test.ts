@@ -108,7 +108,7 @@ describe('runMain', () => {
 });
 
 describe('cif report', () => {
-  it('re-renders a run folder; --kep is not built yet; a missing folder is exit 2', async () => {
+  it('re-renders a run folder; --kep refuses a simulated run; a missing folder is exit 2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cif-report-'));
     const run = await writeRun(
       { kubernetes: 'v1.34.4', series: 's', runId: 'r', startedAt: '2026-11-27T12:00:00Z', durationSeconds: 1, scenarios: [], benchmarks: [] },
@@ -120,10 +120,14 @@ describe('cif report', () => {
     c.restore();
     expect(c.io.out).toContain('re-rendered junit.xml, report.md, latency.svg, report.html');
     expect(await readFile(join(run, 'report.md'), 'utf8')).toContain('0 passed, 0 failed');
+    const sim = await writeRun(
+      { kubernetes: 'v1.34.4', series: 's', runId: 'r-sim', driver: 'simulated', startedAt: '2026-11-27T12:00:00Z', durationSeconds: 1, scenarios: [], benchmarks: [] },
+      { reportsDir: dir, runId: 'r-sim', complete: false },
+    );
     c = capture();
-    expect(await main(['report', run, '--kep'], c.cli)).toBe(2);
+    expect(await main(['report', sim, '--kep'], c.cli)).toBe(2);
     c.restore();
-    expect(c.io.err).toContain('`cif report --kep` (harness/report/kep.ts) is not built yet');
+    expect(c.io.err).toContain('a SIMULATED run cannot feed the KEP');
     c = capture();
     expect(await main(['report', join(dir, 'nope')], c.cli)).toBe(2);
     c.restore();
