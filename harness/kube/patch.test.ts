@@ -201,6 +201,14 @@ describe('GoTestJsonCounter', () => {
     expect(formatPackageLine(r)).toBe(`FAIL ${P}  build failed  0.0s`);
   });
 
+  it('names the packages whose test binaries are running', () => {
+    const c = new GoTestJsonCounter();
+    c.line(JSON.stringify({ Action: 'start', Package: P }));
+    c.line(JSON.stringify({ Action: 'start', Package: 'k8s.io/api/core/v1' }));
+    c.line(JSON.stringify({ Action: 'pass', Package: 'k8s.io/api/core/v1', Elapsed: 0.1 }));
+    expect(c.running(Date.now() + 5_000)).toEqual(['pkg/kubelet/images (5s)']);
+  });
+
   it('keeps lines that are not events instead of crashing', () => {
     const c = new GoTestJsonCounter();
     c.line('go: updates to go.mod needed');

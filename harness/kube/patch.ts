@@ -104,6 +104,8 @@ export interface PackageResult {
   failedTests: string[];
   /** Output lines of failed tests and build errors, for the failure report (bounded). */
   failureOutput: string[];
+  /** When its test binary started (Date.now()), from the `start` event: compiled, now running. */
+  startedAt?: number;
 }
 
 interface GoTestEvent {
@@ -213,6 +215,9 @@ export class GoTestJsonCounter {
         // package-level output of a failing package (build errors before Go 1.24, panics, TestMain)
         if (ev.Output && /^(FAIL|panic:|#|.*\.go:\d+)/.test(ev.Output)) pushBounded(r.failureOutput, ev.Output.trimEnd());
         break;
+      case 'start':
+        r.startedAt = Date.now();
+        break;
       case 'pass':
       case 'fail':
       case 'skip':
@@ -222,6 +227,13 @@ export class GoTestJsonCounter {
         this.onPackageDone(r);
         break;
     }
+  }
+
+  /** `running: pkg/kubelet (42s), …` — test binaries started but not finished; the rest still compile. */
+  running(now: number = Date.now()): string[] {
+    return [...this.packages.values()]
+      .filter((r) => r.startedAt !== undefined && r.status === undefined)
+      .map((r) => `${r.pkg.replace(/^k8s\.io\/kubernetes\//, '')} (${Math.round((now - r.startedAt!) / 1000)}s)`);
   }
 
   /** Totals over all packages. A package that failed without a failed test (build, panic) counts as failed. */
@@ -461,8 +473,13 @@ export async function goTest(treeDir: string, packages: readonly string[], o: Go
   });
   const heartbeat = setInterval(() => {
     const finished = [...counter.packages.values()].filter((r) => r.status !== undefined).length;
+    const running = counter.running();
     const s = Math.round((Date.now() - started) / 1000);
-    progress(`… go test running ${s}s: ${finished}/${packages.length} packages finished`);
+    progress(
+      `… go test ${s}s: ${finished}/${packages.length} packages finished` +
+        (running.length ? `, running ${running.join(', ')}` : '') +
+        `, ${packages.length - finished - running.length} compiling`,
+    );
   }, o.heartbeatMs ?? 30_000);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
