@@ -179,6 +179,12 @@ describe('GoTestJsonCounter', () => {
     }
     expect(c.packages.get('k8s.io/kubernetes/pkg/features')?.cached).toBe(true);
     expect(c.packages.get('k8s.io/kubernetes/pkg/kubelet/events')?.status).toBe('skip');
+    expect(formatPackageLine(c.packages.get('k8s.io/kubernetes/pkg/kubelet/events')!)).toBe(
+      'skip k8s.io/kubernetes/pkg/kubelet/events  no test files  0.0s',
+    );
+    expect(formatPackageLine(c.packages.get('k8s.io/kubernetes/pkg/features')!)).toBe(
+      'ok   k8s.io/kubernetes/pkg/features  0 passed, 0 failed  0.0s (cached)',
+    );
     expect(c.totals().failedPackages).toEqual([]);
   });
 

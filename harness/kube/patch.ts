@@ -263,7 +263,9 @@ export function formatPackageLine(r: PackageResult, width = 0): string {
   const counts =
     r.buildFailed && r.passed + r.failed === 0
       ? 'build failed'
-      : `${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}` +
+      : r.status === 'skip' && r.passed + r.failed + r.skipped === 0
+        ? 'no test files'
+        : `${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}` +
         (r.subtestsPassed + r.subtestsFailed ? ` (${r.subtestsPassed + r.subtestsFailed} subtests)` : '');
   const time = r.elapsed !== undefined ? `  ${r.elapsed.toFixed(1)}s` : '';
   return `${verdict} ${r.pkg.padEnd(width)}  ${counts}${time}${r.cached ? ' (cached)' : ''}`;
