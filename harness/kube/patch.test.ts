@@ -2,11 +2,12 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../lib/errors.ts';
+import { HostError, InputError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
 import {
   checkSeries,
   formatPackageLine,
+  goTest,
   GoTestJsonCounter,
   goPackageDirs,
   kubeImportPath,
@@ -340,5 +341,23 @@ describe('checkSeries', () => {
     const patchLine = Number(e.where!.split(':').pop());
     const lines = (await readFile(second, 'utf8')).split('\n');
     expect(lines[patchLine - 1]).toMatch(/^@@ -22,7 \+22,7 @@/);
+  });
+});
+
+describe('goTest without a Go toolchain', () => {
+  it('fails with a HostError that says what is missing and how to fix it', async () => {
+    const emptyBin = await mkdtemp(join(tmpdir(), 'cif-no-go-'));
+    const savedPath = process.env.PATH;
+    process.env.PATH = emptyBin;
+    try {
+      const err = await goTest(emptyBin, ['./pkg/x']).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostError);
+      expect((err as HostError).message).toMatch(/^go not found on PATH/);
+      expect((err as HostError).hint).toMatch(/install Go/);
+      expect((err as HostError).exitCode).toBe(1);
+    } finally {
+      process.env.PATH = savedPath;
+      await rm(emptyBin, { recursive: true, force: true });
+    }
   });
 });
