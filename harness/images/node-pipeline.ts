@@ -1,0 +1,118 @@
+/**
+ * `cif build`: everything a cluster needs, in order, each step cached —
+ *   host preflight → Kubernetes tree (+ series) → binaries → kind, crictl → Debian rootfs images →
+ *   component images → node base → node image → build record.
+ * A no-op rebuild is a chain of cache hits (one `go env`, a few `docker image inspect`s, two file hashes).
+ */
+import { join } from 'node:path';
+import { HostError } from '../lib/errors.ts';
+import { runTasks, type Task } from '../lib/progress.ts';
+import { hostProbe, runChecks, type HostProbe } from '../host/doctor.ts';
+import { materializeUpstream } from '../kube/source.ts';
+import { patchedTree, readSeries, type PatchedTree } from '../kube/tree.ts';
+import { buildKube, kubeletCapabilities, type KubeBuild } from '../kube/build.ts';
+import { rootfsImage, ROOTFS } from './base.ts';
+import { buildComponentImages, GO_TOOLS, goModuleBinary, type ComponentImages } from './components.ts';
+import { buildNodeImage, nodeBaseImage, writeBuildRecord, type BuildRecord, type NodeImage } from './node.ts';
+
+export interface BuildContext {
+  tree?: PatchedTree;
+  kube?: KubeBuild;
+  kind?: string;
+  components?: ComponentImages;
+  node?: NodeImage;
+  record?: BuildRecord;
+  timings: Record<string, number>;
+}
+
+/** Fails before any long step when the host can't build: no docker, no privileged containers, no Go, no disk. */
+export async function preflight(probe: HostProbe = hostProbe): Promise<void> {
+  const checks = await runChecks(probe);
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (failed.length > 0) {
+    throw new HostError(`this host can't build the node image:\n${failed.map((c) => `  ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('\n')}`, {
+      hint: 'run `cif doctor` for the full list',
+    });
+  }
+}
+
+function timed<T>(ctx: BuildContext, name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  return fn().finally(() => {
+    ctx.timings[name] = (Date.now() - t0) / 1000;
+  });
+}
+
+export function buildTasks(): Task<BuildContext>[] {
+  return [
+    { title: 'host preflight (docker, privileged, Go, disk)', task: (ctx) => timed(ctx, 'preflight', () => preflight()) },
+    {
+      title: 'Kubernetes tree + patch series',
+      task: (ctx, task) =>
+        timed(ctx, 'tree', async () => {
+          const base = await materializeUpstream(undefined, (l) => (task.output = l));
+          const series = await readSeries();
+          ctx.tree = await patchedTree(base, series, (l) => (task.output = l));
+          task.title = `Kubernetes tree ${base.version} + ${series.patches.length} patches (series ${series.hash})`;
+        }),
+    },
+    {
+      title: 'Kubernetes binaries',
+      task: (ctx, task) =>
+        timed(ctx, 'binaries', async () => {
+          ctx.kube = await buildKube(ctx.tree!, (l) => (task.output = l));
+          task.title = `Kubernetes binaries ${ctx.kube.version.gitVersion}${ctx.kube.hit ? ' (cached)' : ''}`;
+        }),
+    },
+    {
+      title: 'kind and crictl from the Go module proxy',
+      task: (ctx, task) =>
+        timed(ctx, 'tools', async () => {
+          ctx.kind = await goModuleBinary(GO_TOOLS.kind, (l) => (task.output = l));
+          await goModuleBinary(GO_TOOLS.crictl, (l) => (task.output = l));
+        }),
+    },
+    {
+      title: 'Debian rootfs images (debootstrap)',
+      task: (ctx, task) =>
+        timed(ctx, 'rootfs', async () => {
+          await rootfsImage(ROOTFS.slim, (l) => (task.output = l));
+          await rootfsImage(ROOTFS.node, (l) => (task.output = l));
+          await nodeBaseImage((l) => (task.output = l));
+        }),
+    },
+    {
+      title: 'component images (control plane, pause, etcd, coredns, cif-net)',
+      task: (ctx, task) =>
+        timed(ctx, 'components', async () => {
+          ctx.components = await buildComponentImages(ctx.kube!, ctx.tree!.dir, (l) => (task.output = l));
+          const built = ctx.components.images.filter((i) => !i.hit).length;
+          task.title = `component images: ${ctx.components.images.length} (${built} built)`;
+        }),
+    },
+    {
+      title: 'kind node image',
+      task: (ctx, task) =>
+        timed(ctx, 'node', async () => {
+          ctx.node = await buildNodeImage(ctx.kube!, ctx.components!, (l) => (task.output = l));
+          const caps = await kubeletCapabilities(ctx.kube!.binDir);
+          ctx.record = {
+            nodeImage: ctx.node.ref,
+            kubeVersion: ctx.node.kubeVersion,
+            seriesHash: ctx.kube!.seriesHash,
+            seriesLength: ctx.kube!.seriesLength,
+            capabilities: caps,
+            tools: { kind: ctx.kind!, kubectl: join(ctx.kube!.binDir, 'kubectl') },
+            images: ctx.components!.images.map((i) => i.name),
+            builtAt: new Date().toISOString(),
+          };
+          await writeBuildRecord(ctx.record);
+          task.title = `kind node image ${ctx.node.ref}${ctx.node.hit ? ' (cached)' : ''}; gate ${caps.gate ? 'supported' : 'not in these binaries'}`;
+        }),
+    },
+  ];
+}
+
+export async function buildAll(): Promise<BuildContext> {
+  return runTasks(buildTasks(), { timings: {} } as BuildContext);
+}

@@ -1,0 +1,157 @@
+/**
+ * The kind node image, assembled to kind's layout the way `kind build node-image` does it — but from local
+ * images, which kind's own builder can't use (it fetches with `ctr content fetch` inside its build
+ * container):
+ *   base image (node-files.ts)  +  kubelet/kubeadm/kubectl in /usr/bin  +  every image kubeadm and our
+ *   manifests reference, imported into containerd's k8s.io namespace  +  /kind/version  +
+ *   /kind/manifests/default-cni.yaml
+ * then `docker commit`. No /kind/manifests/default-storage.yaml: kind then installs its legacy default
+ * StorageClass (provisioner kubernetes.io/host-path, served by kube-controller-manager, which kind starts with
+ * --enable-hostpath-provisioner) — dynamic volumes work without local-path-provisioner's images.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { cacheRoot, hashInputs } from '../lib/cache.ts';
+import { HostError, NotBuiltError } from '../lib/errors.ts';
+import { run, shellQuote } from '../lib/exec.ts';
+import { OWNER_LABEL, OWNER_VALUE } from '../lib/run-context.ts';
+import type { KubeBuild } from '../kube/build.ts';
+import { dockerBuild, imageExists, labelLines, rootfsImage, ROOTFS } from './base.ts';
+import { GO_TOOLS, goModuleBinary, type ComponentImages } from './components.ts';
+import { cniManifest } from './components-cni.ts';
+import { NODE_FILES, nodeBaseDockerfile } from './node-files.ts';
+
+export const NODE_BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
+export const NODE_REPO = 'cif/node';
+
+export async function nodeBaseImage(log: (l: string) => void = () => {}): Promise<{ ref: string; key: string }> {
+  const rootfs = await rootfsImage(ROOTFS.node, log);
+  const crictl = await goModuleBinary(GO_TOOLS.crictl, log);
+  const key = hashInputs({ what: 'node-base', rootfs: rootfs.key, files: NODE_FILES, crictl: GO_TOOLS.crictl });
+  const ref = `cif/node-base:${key}`;
+  const files: Record<string, string | { copyFrom: string; mode?: number }> = { crictl: { copyFrom: crictl, mode: 0o755 } };
+  for (const [p, f] of Object.entries(NODE_FILES)) files[`files/${p}`] = f.content;
+  await dockerBuild({ ref, files, dockerfile: nodeBaseDockerfile(rootfs.ref, labelLines({ 'cif.image': 'node-base' })) }, log);
+  return { ref, key };
+}
+
+export interface NodeImage {
+  ref: string;
+  key: string;
+  kubeVersion: string;
+  /** True when the patched kubelet knows the CachedIfFailed gate (recorded as an image label too). */
+  hit: boolean;
+}
+
+export function nodeImageRef(kubeVersion: string, key: string): string {
+  return `${NODE_REPO}:${kubeVersion}-${key.slice(0, 12)}`;
+}
+
+export async function buildNodeImage(
+  kube: KubeBuild,
+  components: ComponentImages,
+  log: (l: string) => void = () => {},
+): Promise<NodeImage> {
+  const base = await nodeBaseImage(log);
+  const manifest = cniManifest(components.cniImage);
+  const key = hashInputs({ what: 'node', base: base.key, kube: kube.key, images: components.key, cni: manifest });
+  const ref = nodeImageRef(kube.version.gitVersion, key);
+  const kubeVersion = kube.version.gitVersion;
+  if (await imageExists(ref)) return { ref, key, kubeVersion, hit: true };
+
+  const name = `cif-nodebuild-${process.pid}-${Date.now()}`;
+  log(`assembling ${ref}`);
+  await run('docker', [
+    'run', '-d', '--privileged', '--name', name,
+    '--label', `${OWNER_LABEL}=${OWNER_VALUE}`, '--label', 'cif.role=node-build',
+    '--entrypoint', 'sleep', base.ref, 'infinity',
+  ]);
+  try {
+    const exec = (args: string[], input?: string) => run('docker', ['exec', ...(input ? ['-i'] : []), name, ...args], input ? { input } : {});
+    for (const b of NODE_BINARIES) await run('docker', ['cp', join(kube.binDir, b), `${name}:/usr/bin/${b}`]);
+    // containerd only long enough to import: the content store lands in /var/lib/containerd, which is part
+    // of the image (kind mounts /var as a volume, and docker seeds a new volume from the image's /var).
+    await exec(['sh', '-c', 'containerd >/var/log/cif-containerd-build.log 2>&1 &']);
+    await waitFor(() => exec(['ctr', 'version']).then(() => true, () => false), 30, 'containerd in the build container');
+    log(`importing ${components.images.length} images`);
+    // --no-unpack: the build container's root is overlayfs, where containerd's overlay snapshotter can't mount;
+    // the CRI unpacks on first use inside the node (whose /var is a volume).
+    await importImages(name, components.images.map((i) => i.name));
+    const listed = (await exec(['ctr', '-n', 'k8s.io', 'images', 'ls', '-q'])).stdout.split('\n');
+    const missing = components.images.map((i) => i.name).filter((n) => !listed.includes(n));
+    if (missing.length) throw new HostError(`images missing from the node's containerd after import: ${missing.join(', ')}`);
+    await exec(['sh', '-c', 'cat > /kind/version'], `${kubeVersion}\n`);
+    await exec(['sh', '-c', 'cat > /kind/manifests/default-cni.yaml'], manifest);
+    await exec(['sh', '-c', 'cat > /kind/images'], components.images.map((i) => i.name).join('\n') + '\n');
+    await exec(['sh', '-c', 'pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || exit 0; sleep 0.2; done; exit 1']);
+    await exec(['rm', '-f', '/var/log/cif-containerd-build.log']);
+    await run('docker', [
+      'commit',
+      '--change', 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/lib/systemd/systemd"]',
+      '--change', 'CMD []',
+      '--change', `LABEL cif.kube-version=${kubeVersion} cif.series=${kube.seriesHash} cif.series-length=${kube.seriesLength}`,
+      name, ref,
+    ]);
+  } finally {
+    await run('docker', ['rm', '-f', name], { reject: false });
+  }
+  return { ref, key, kubeVersion, hit: false };
+}
+
+/** `docker save names… | docker exec -i C ctr -n k8s.io images import --no-unpack -` (one stream: shared layers once) */
+async function importImages(container: string, names: string[]): Promise<void> {
+  const q = shellQuote;
+  await run('bash', [
+    '-c',
+    `set -o pipefail; docker save ${names.map(q).join(' ')} | docker exec -i ${q(container)} ctr -n k8s.io images import --no-unpack --all-platforms -`,
+  ], { timeout: 20 * 60_000 });
+}
+
+async function waitFor(probe: () => Promise<boolean>, seconds: number, what: string): Promise<void> {
+  for (let i = 0; i < seconds * 2; i++) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new HostError(`timed out after ${seconds}s waiting for ${what}`);
+}
+
+
+// ---------------------------------------------------------------------------------------------------------
+// The build record: what `cif build` produced last, read by `cif cluster up` (and anything else that needs
+// the node image) without re-running the build.
+
+export interface BuildRecord {
+  nodeImage: string;
+  kubeVersion: string;
+  seriesHash: string;
+  seriesLength: number;
+  /** What the built binaries support (asked of the kubelet binary, not inferred from the series). */
+  capabilities: { gate: boolean; fallbackConfig: boolean };
+  /** Host paths of tools built alongside (kind, kubectl), for the cluster layer. */
+  tools: { kind: string; kubectl: string };
+  images: string[];
+  builtAt: string;
+}
+
+export function buildRecordPath(): string {
+  return join(cacheRoot(), 'builds', 'latest.json');
+}
+
+export async function writeBuildRecord(rec: BuildRecord): Promise<void> {
+  const p = buildRecordPath();
+  await mkdir(dirname(p), { recursive: true });
+  await writeFile(`${p}.tmp-${process.pid}`, JSON.stringify(rec, null, 2) + '\n');
+  await rename(`${p}.tmp-${process.pid}`, p);
+}
+
+export async function readBuildRecord(): Promise<BuildRecord> {
+  const p = buildRecordPath();
+  let rec: BuildRecord;
+  try {
+    rec = JSON.parse(await readFile(p, 'utf8')) as BuildRecord;
+  } catch {
+    throw new NotBuiltError(`the node image (no ${p})`);
+  }
+  if (!(await imageExists(rec.nodeImage))) throw new NotBuiltError(`the node image ${rec.nodeImage} (recorded in ${p}, but not in docker)`);
+  return rec;
+}
