@@ -17,6 +17,7 @@ import { run, tailLines } from '../lib/exec.ts';
 import { note } from '../lib/progress.ts';
 import { newRunId } from '../lib/run-context.ts';
 import { readBuildRecord, type BuildRecord } from '../images/node.ts';
+import { REPO_ROOT } from '../kube/tree.ts';
 import {
   CIF_GATE,
   CONFIG_HASH_LABEL,
@@ -127,7 +128,7 @@ export async function ensureCluster(opts: ClusterOptions = {}): Promise<ClusterI
     });
     await waitReady(build.tools.kubectl, kubeconfig, spec.workers + 1, READY_TIMEOUT_S);
   } catch (err) {
-    const dir = opts.logsDir ?? join('reports', newRunId(), `kind-logs-${name}`);
+    const dir = opts.logsDir ?? join(REPO_ROOT, 'reports', newRunId(), `kind-logs-${name}`);
     await run(kind, ['export', 'logs', dir, '--name', name], { reject: false, timeout: 5 * 60_000 });
     if (!opts.keep) await deleteCluster(name, kind);
     const why = err instanceof Error ? err.message : String(err);

@@ -83,7 +83,9 @@ export async function buildNodeImage(
     await exec(['sh', '-c', 'cat > /kind/version'], `${kubeVersion}\n`);
     await exec(['sh', '-c', 'cat > /kind/manifests/default-cni.yaml'], manifest);
     await exec(['sh', '-c', 'cat > /kind/images'], components.images.map((i) => i.name).join('\n') + '\n');
-    await exec(['sh', '-c', 'pkill containerd; for i in $(seq 50); do pgrep containerd >/dev/null || exit 0; sleep 0.2; done; exit 1']);
+    // stop containerd cleanly so its bolt DB is closed before the commit (PID 1 is `sleep`, which doesn't reap:
+    // an exited containerd stays a zombie, so wait for "no live containerd", not "no containerd").
+    await exec(['sh', '-c', 'pkill -x containerd; for i in $(seq 100); do ps -o stat= -C containerd | grep -qv "^Z" || exit 0; sleep 0.2; done; exit 1']);
     await exec(['rm', '-f', '/var/log/cif-containerd-build.log']);
     await run('docker', [
       'commit',
