@@ -19,7 +19,6 @@ import { pins } from '../pins.ts';
 import { cached, hashInputs } from '../lib/cache.ts';
 import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
-import { OWNER_LABEL, OWNER_VALUE } from '../lib/run-context.ts';
 
 export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 
@@ -107,9 +106,14 @@ async function requireDebootstrap(): Promise<void> {
   }
 }
 
-/** Labels on every image we build, so leftovers are findable (`docker images -f label=cif.owner`). */
-export function imageLabels(extra: Record<string, string> = {}): Record<string, string> {
-  return { [OWNER_LABEL]: OWNER_VALUE, ...extra };
+/**
+ * Labels on every image we build: `cif.image=<name>` (`docker images -f label=cif.image` lists them all).
+ * Deliberately NOT cif.owner: a container inherits its image's labels, and kind's node containers (and any
+ * test container on these images) must not look like a run's leftovers to label-based cleanup.
+ */
+export const IMAGE_LABEL = 'cif.image';
+export function imageLabels(name: string): Record<string, string> {
+  return { [IMAGE_LABEL]: name };
 }
 
 export async function imageExists(ref: string): Promise<boolean> {
@@ -119,19 +123,22 @@ export async function imageExists(ref: string): Promise<boolean> {
 
 /** `cif/rootfs-<name>:<key>`: the imported rootfs, the FROM of every image built on it. */
 export async function rootfsImage(spec: RootfsSpec, log: (l: string) => void = () => {}): Promise<{ ref: string; key: string }> {
-  const key = rootfsKey(spec);
+  // the image key covers the tarball and the import changes (labels, env)
+  const changes = [`ENV ${PATH_ENV}`, ...Object.entries(imageLabels(`rootfs-${spec.name}`)).map(([k, v]) => `LABEL ${k}=${v}`)];
+  const key = hashInputs({ rootfs: rootfsKey(spec), changes });
   const ref = `cif/rootfs-${spec.name}:${key}`;
   if (await imageExists(ref)) return { ref, key };
   const { tar } = await debianRootfs(spec, log);
   log(`docker import ${ref} (${(statSync(tar).size / 2 ** 20).toFixed(0)} MiB)`);
-  const changes = [`ENV ${PATH_ENV}`, ...Object.entries(imageLabels({ 'cif.rootfs': spec.name })).map(([k, v]) => `LABEL ${k}=${v}`)];
   await run('docker', ['import', ...changes.flatMap((c) => ['--change', c]), tar, ref]);
   return { ref, key };
 }
 
 export interface DockerBuildInput {
-  /** The image reference to produce; skipped when it exists (the key in its tag makes that safe). */
-  ref: string;
+  /** `cif/<name>`; the tag is a hash of `key` and the Dockerfile, and an existing tag is a cache hit. */
+  repo: string;
+  /** A hash of every input file (binaries, base image key); the Dockerfile is added here. */
+  key: string;
   dockerfile: string;
   /** Files to place in the build context: relative path → content (string) or a host file to copy. */
   files: Record<string, string | { copyFrom: string; mode?: number }>;
@@ -140,9 +147,11 @@ export interface DockerBuildInput {
 }
 
 /** `docker build` from a generated context; never pulls (the FROM images are local). */
-export async function dockerBuild(input: DockerBuildInput, log: (l: string) => void = () => {}): Promise<{ ref: string; hit: boolean }> {
+export async function dockerBuild(input: DockerBuildInput, log: (l: string) => void = () => {}): Promise<{ ref: string; key: string; hit: boolean }> {
+  const key = hashInputs({ key: input.key, dockerfile: input.dockerfile });
+  const ref = `${input.repo}:${key}`;
   let hit = true;
-  if (!(await imageExists(input.ref))) {
+  if (!(await imageExists(ref))) {
     hit = false;
     const ctx = join(process.env.TMPDIR || '/tmp', `cif-build-${process.pid}-${Date.now()}`);
     await mkdir(ctx, { recursive: true });
@@ -157,19 +166,19 @@ export async function dockerBuild(input: DockerBuildInput, log: (l: string) => v
         }
       }
       await writeFile(join(ctx, 'Dockerfile'), input.dockerfile);
-      log(`docker build ${input.ref}`);
-      await run('docker', ['build', '-q', '-t', input.ref, ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 20 * 60_000 });
+      log(`docker build ${ref}`);
+      await run('docker', ['build', '-q', '-t', ref, ctx], { env: { DOCKER_BUILDKIT: '0' }, timeout: 20 * 60_000 });
     } finally {
       await rm(ctx, { recursive: true, force: true });
     }
   }
-  for (const t of input.tags ?? []) await run('docker', ['tag', input.ref, t]);
-  return { ref: input.ref, hit };
+  for (const t of input.tags ?? []) await run('docker', ['tag', ref, t]);
+  return { ref, key, hit };
 }
 
 /** Dockerfile LABEL lines for imageLabels(). */
-export function labelLines(extra: Record<string, string> = {}): string {
-  return Object.entries(imageLabels(extra))
+export function labelLines(name: string): string {
+  return Object.entries(imageLabels(name))
     .map(([k, v]) => `LABEL ${k}="${v}"`)
     .join('\n');
 }

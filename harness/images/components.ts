@@ -130,10 +130,11 @@ export async function buildComponentImages(
     const key = hashInputs({ c, kube: kube.key, base: slim.key });
     const r = await dockerBuild(
       {
-        ref: `cif/${c}:${key}`,
+        repo: `cif/${c}`,
+        key,
         tags: [names[c]!],
         files: { [c]: { copyFrom: join(kube.binDir, c), mode: 0o755 } },
-        dockerfile: `FROM ${slim.ref}\n${labelLines({ 'cif.component': c })}\nCOPY ${c} /usr/local/bin/${c}\nENV ${PATH_ENV}\n`,
+        dockerfile: `FROM ${slim.ref}\n${labelLines(c)}\nCOPY ${c} /usr/local/bin/${c}\nENV ${PATH_ENV}\n`,
       },
       log,
     );
@@ -146,10 +147,11 @@ export async function buildComponentImages(
     const key = hashInputs({ c: 'pause', bin: await fileHash(pause) });
     const r = await dockerBuild(
       {
-        ref: `cif/pause:${key}`,
+        repo: `cif/pause`,
+        key,
         tags: [names.pause!],
         files: { pause: { copyFrom: pause, mode: 0o755 } },
-        dockerfile: `FROM scratch\n${labelLines({ 'cif.component': 'pause' })}\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n`,
+        dockerfile: `FROM scratch\n${labelLines('pause')}\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n`,
       },
       log,
     );
@@ -163,10 +165,11 @@ export async function buildComponentImages(
     const key = hashInputs({ c: 'etcd', etcd: await fileHash(etcd), etcdctl: await fileHash(etcdctl), base: slim.key });
     const r = await dockerBuild(
       {
-        ref: `cif/etcd:${key}`,
+        repo: `cif/etcd`,
+        key,
         tags: [names.etcd!],
         files: { etcd: { copyFrom: etcd, mode: 0o755 }, etcdctl: { copyFrom: etcdctl, mode: 0o755 } },
-        dockerfile: `FROM ${slim.ref}\n${labelLines({ 'cif.component': 'etcd' })}\nCOPY etcd etcdctl /usr/local/bin/\nENV ${PATH_ENV}\n`,
+        dockerfile: `FROM ${slim.ref}\n${labelLines('etcd')}\nCOPY etcd etcdctl /usr/local/bin/\nENV ${PATH_ENV}\n`,
       },
       log,
     );
@@ -179,10 +182,11 @@ export async function buildComponentImages(
     const key = hashInputs({ c: 'coredns', bin: await fileHash(coredns), base: slim.key });
     const r = await dockerBuild(
       {
-        ref: `cif/coredns:${key}`,
+        repo: `cif/coredns`,
+        key,
         tags: [names.coredns!],
         files: { coredns: { copyFrom: coredns, mode: 0o755 } },
-        dockerfile: `FROM ${slim.ref}\n${labelLines({ 'cif.component': 'coredns' })}\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]\n`,
+        dockerfile: `FROM ${slim.ref}\n${labelLines('coredns')}\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]\n`,
       },
       log,
     );
@@ -193,13 +197,15 @@ export async function buildComponentImages(
   let cniImage: string;
   {
     const key = hashInputs({ c: 'cif-net', kube: kube.key, base: slim.key, script: CNI_DAEMON_SCRIPT });
-    cniImage = `${CNI_IMAGE_REPO}:${key}`;
+    const dockerfile = `FROM ${slim.ref}\n${labelLines('cif-net')}\nCOPY kubectl /usr/local/bin/kubectl\nCOPY cif-net /usr/local/bin/cif-net\nRUN chmod 755 /usr/local/bin/cif-net\nENV ${PATH_ENV}\nENTRYPOINT ["/usr/local/bin/cif-net"]\n`;
+    cniImage = `${CNI_IMAGE_REPO}:${hashInputs({ key, dockerfile })}`;
     const r = await dockerBuild(
       {
-        ref: `cif/cif-net:${key}`,
+        repo: `cif/cif-net`,
+        key,
         tags: [cniImage],
         files: { kubectl: { copyFrom: join(kube.binDir, 'kubectl'), mode: 0o755 }, 'cif-net': CNI_DAEMON_SCRIPT },
-        dockerfile: `FROM ${slim.ref}\n${labelLines({ 'cif.component': 'cif-net' })}\nCOPY kubectl /usr/local/bin/kubectl\nCOPY cif-net /usr/local/bin/cif-net\nRUN chmod 755 /usr/local/bin/cif-net\nENV ${PATH_ENV}\nENTRYPOINT ["/usr/local/bin/cif-net"]\n`,
+        dockerfile,
       },
       log,
     );

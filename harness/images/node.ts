@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { cacheRoot, hashInputs } from '../lib/cache.ts';
 import { HostError, NotBuiltError } from '../lib/errors.ts';
 import { run, shellQuote } from '../lib/exec.ts';
-import { OWNER_LABEL, OWNER_VALUE } from '../lib/run-context.ts';
+import { cleanups } from '../lib/run-context.ts';
 import type { KubeBuild } from '../kube/build.ts';
 import { dockerBuild, imageExists, labelLines, rootfsImage, ROOTFS } from './base.ts';
 import { GO_TOOLS, goModuleBinary, type ComponentImages } from './components.ts';
@@ -27,12 +27,11 @@ export const NODE_REPO = 'cif/node';
 export async function nodeBaseImage(log: (l: string) => void = () => {}): Promise<{ ref: string; key: string }> {
   const rootfs = await rootfsImage(ROOTFS.node, log);
   const crictl = await goModuleBinary(GO_TOOLS.crictl, log);
-  const key = hashInputs({ what: 'node-base', rootfs: rootfs.key, files: NODE_FILES, crictl: GO_TOOLS.crictl });
-  const ref = `cif/node-base:${key}`;
+  const inputs = hashInputs({ what: 'node-base', rootfs: rootfs.key, files: NODE_FILES, crictl: GO_TOOLS.crictl });
   const files: Record<string, string | { copyFrom: string; mode?: number }> = { crictl: { copyFrom: crictl, mode: 0o755 } };
   for (const [p, f] of Object.entries(NODE_FILES)) files[`files/${p}`] = f.content;
-  await dockerBuild({ ref, files, dockerfile: nodeBaseDockerfile(rootfs.ref, labelLines({ 'cif.image': 'node-base' })) }, log);
-  return { ref, key };
+  const r = await dockerBuild({ repo: 'cif/node-base', key: inputs, files, dockerfile: nodeBaseDockerfile(rootfs.ref, labelLines('node-base')) }, log);
+  return { ref: r.ref, key: r.key };
 }
 
 export interface NodeImage {
@@ -59,11 +58,15 @@ export async function buildNodeImage(
   const kubeVersion = kube.version.gitVersion;
   if (await imageExists(ref)) return { ref, key, kubeVersion, hit: true };
 
+  await removeStaleBuildContainers();
   const name = `cif-nodebuild-${process.pid}-${Date.now()}`;
   log(`assembling ${ref}`);
+  // SIGINT/SIGTERM mid-assembly: remove the build container (a SIGKILL leaves it for the next run, above).
+  const unregister = cleanups.add(`remove ${name}`, async () => {
+    await run('docker', ['rm', '-f', name], { reject: false });
+  });
   await run('docker', [
     'run', '-d', '--privileged', '--name', name,
-    '--label', `${OWNER_LABEL}=${OWNER_VALUE}`, '--label', 'cif.role=node-build',
     '--entrypoint', 'sleep', base.ref, 'infinity',
   ]);
   try {
@@ -91,13 +94,38 @@ export async function buildNodeImage(
       'commit',
       '--change', 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/lib/systemd/systemd"]',
       '--change', 'CMD []',
-      '--change', `LABEL cif.kube-version=${kubeVersion} cif.series=${kube.seriesHash} cif.series-length=${kube.seriesLength}`,
+      // (no labels on the build container: commit would bake them into the image and every kind node)
+      '--change', `LABEL cif.image=node cif.kube-version=${kubeVersion} cif.series=${kube.seriesHash} cif.series-length=${kube.seriesLength}`,
       name, ref,
     ]);
   } finally {
     await run('docker', ['rm', '-f', name], { reject: false });
+    unregister();
   }
   return { ref, key, kubeVersion, hit: false };
+}
+
+/** Build containers whose builder process is gone (killed mid-build): their names carry the builder's PID. */
+export async function removeStaleBuildContainers(): Promise<string[]> {
+  const r = await run('docker', ['ps', '-a', '--filter', 'name=^cif-nodebuild-', '--format', '{{.Names}}'], { reject: false });
+  const stale = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .filter((n) => {
+      const pid = Number(/^cif-nodebuild-(\d+)-/.exec(n)?.[1]);
+      return Number.isInteger(pid) && !processAlive(pid);
+    });
+  for (const n of stale) await run('docker', ['rm', '-f', n], { reject: false });
+  return stale;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** `docker save names… | docker exec -i C ctr -n k8s.io images import --no-unpack -` (one stream: shared layers once) */
