@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { run } from '../lib/exec.ts';
 import { newRunId, runLabels } from '../lib/run-context.ts';
 import { buildRecordPath, readBuildRecord, type BuildRecord } from '../images/node.ts';
-import { ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
+import { clusterNodes, ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
 import { hostsTomlPath, writeRegistryHosts } from './registry-hosts.ts';
 
 const dockerUp = (await run('docker', ['info'], { reject: false, timeout: 15_000 }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
@@ -148,5 +148,27 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
     expect(logs).toContain('cif-ok');
     expect(logs).toMatch(/10\.96\.0\.1/);
     expect(phase).toBe('Succeeded');
+  }, 180_000);
+});
+
+describe.skipIf(Boolean(why))('a cluster that fails to come up (integration)', () => {
+  it('exports kind logs and deletes the cluster unless --keep', async () => {
+    // the node base image has no /kind/version: kind fails at "Writing configuration", within seconds
+    const base = (await run('docker', ['images', 'cif/node-base', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.split('\n')[0]!;
+    const name = `cif-fail-${runId.slice(-4)}`;
+    const logsDir = await mkdtemp(join(tmpdir(), 'cif-kindlogs-'));
+    try {
+      const err = await ensureCluster({ name, workers: 0, build: { ...build!, nodeImage: base }, logsDir, log: () => {} }).then(
+        () => undefined,
+        (e: Error & { hint?: string }) => e,
+      );
+      expect(err?.message).toMatch(/did not come up/);
+      expect(err?.hint).toContain(logsDir);
+      expect(existsSync(join(logsDir, `${name}-control-plane`))).toBe(true);
+      expect(await clusterNodes(name)).toEqual([]);
+    } finally {
+      await run(build!.tools.kind, ['delete', 'cluster', '--name', name], { reject: false });
+      await rm(logsDir, { recursive: true, force: true });
+    }
   }, 180_000);
 });
