@@ -1,18 +1,25 @@
-import { NotBuiltError } from '../lib/errors.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NotBuiltError, UsageError } from '../lib/errors.ts';
 import { buildAll } from '../images/node-pipeline.ts';
-import { boolFlag, type Command } from './command.ts';
+import { boolFlag, stringFlag, type Command } from './command.ts';
 
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build the patched Kubernetes binaries, the component images and the kind node image (cached)',
-  usage: ['build [--online]'],
-  flags: [{ flag: '--online', help: 'start from the stock kindest/node image (needs a reachable registry)' }],
-  options: { online: { type: 'boolean' } },
+  usage: ['build [--online] [--patches DIR]'],
+  flags: [
+    { flag: '--online', help: 'start from the stock kindest/node image (needs a reachable registry)' },
+    { flag: '--patches DIR', help: 'build with the series in DIR instead of patches/ (e.g. a series under review)' },
+  ],
+  options: { online: { type: 'boolean' }, patches: { type: 'string' } },
   maxPositionals: 0,
   async run(args) {
     if (boolFlag(args, 'online')) throw new NotBuiltError('`cif build --online` (stock kindest/node with our binaries swapped in)');
     const t0 = Date.now();
-    const ctx = await buildAll();
+    const seriesDir = stringFlag(args, 'patches');
+    if (seriesDir !== undefined && !existsSync(seriesDir)) throw new UsageError(`--patches ${seriesDir}: no such directory`);
+    const ctx = await buildAll(seriesDir === undefined ? {} : { seriesDir: resolve(seriesDir) });
     const r = ctx.record!;
     process.stdout.write(
       [

@@ -43,7 +43,12 @@ function timed<T>(ctx: BuildContext, name: string, fn: () => Promise<T>): Promis
   });
 }
 
-export function buildTasks(): Task<BuildContext>[] {
+export interface BuildOptions {
+  /** A patch series directory other than patches/ (e.g. one under review). */
+  seriesDir?: string;
+}
+
+export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
   return [
     { title: 'host preflight (docker, privileged, Go, disk)', task: (ctx) => timed(ctx, 'preflight', () => preflight()) },
     {
@@ -51,7 +56,7 @@ export function buildTasks(): Task<BuildContext>[] {
       task: (ctx, task) =>
         timed(ctx, 'tree', async () => {
           const base = await materializeUpstream(undefined, (l) => (task.output = l));
-          const series = await readSeries();
+          const series = await readSeries(opts.seriesDir);
           ctx.tree = await patchedTree(base, series, (l) => (task.output = l));
           task.title = `Kubernetes tree ${base.version} + ${series.patches.length} patches (series ${series.hash})`;
         }),
@@ -113,6 +118,6 @@ export function buildTasks(): Task<BuildContext>[] {
   ];
 }
 
-export async function buildAll(): Promise<BuildContext> {
-  return runTasks(buildTasks(), { timings: {} } as BuildContext);
+export async function buildAll(opts: BuildOptions = {}): Promise<BuildContext> {
+  return runTasks(buildTasks(opts), { timings: {} } as BuildContext);
 }
