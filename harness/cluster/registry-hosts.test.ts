@@ -6,7 +6,9 @@ describe('renderHostsToml', () => {
     const t = renderHostsToml({ host: 'cif-registry:5000', endpoint: 'http://cif-registry:5000' });
     expect(t).toContain('server = "http://cif-registry:5000"');
     expect(t).toContain('[host."http://cif-registry:5000"]');
-    expect(t).toMatch(/capabilities = \["pull", "resolve"\]/);
+    expect(t).toMatch(/\[host\."http:\/\/cif-registry:5000"\]\n  capabilities = \["pull", "resolve"\]/);
+    // the top-level server is push-only, so a pull is tried once, not twice
+    expect(t).toMatch(/^capabilities = \["push"\]$/m);
     // the host table must come after the top-level server key (TOML: keys after a table header belong to it)
     expect(t.indexOf('server =')).toBeLessThan(t.indexOf('[host.'));
   });

@@ -4,7 +4,11 @@
  *
  * containerd 1.6 needs a `[host."…"]` table: a file holding only `server = "http://…"` is rejected as an
  * "invalid `host` tree" and containerd silently falls back to HTTPS on the default host — so a plain-HTTP
- * registry is described by both `server` and a host entry with pull/resolve capabilities.
+ * registry is described by both `server` and a host entry with pull/resolve capabilities. containerd also
+ * appends `server` to the host list, so the top-level `capabilities = ["push"]` keeps it out of pulls: one
+ * attempt per pull, as with no hosts.toml (the registry helper measured 2 × the dial timeout otherwise).
+ * harness/registry/nodes.ts writes the same file for the scenarios; this one serves the cluster layer's
+ * own checks.
  */
 import { run } from '../lib/exec.ts';
 
@@ -27,6 +31,7 @@ export function renderHostsToml(r: RegistryHost): string {
   const lines = [
     `# written by cif (harness/cluster/registry-hosts.ts)`,
     `server = "${r.endpoint}"`,
+    `capabilities = ["push"]`,
     ``,
     `[host."${r.endpoint}"]`,
     `  capabilities = ["pull", "resolve"]`,
