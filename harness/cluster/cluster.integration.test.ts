@@ -151,6 +151,44 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
   }, 180_000);
 });
 
+const policyPod = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'cif-policy-check' },
+  spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10.1', imagePullPolicy: 'CachedIfFailed' }] },
+});
+const REJECTED = /Unsupported value: "CachedIfFailed"/;
+
+describe.skipIf(Boolean(why))('the ImagePullPolicyCachedIfFailed gate (integration)', () => {
+  const dryRun = (kubeconfig: string) =>
+    run(build!.tools.kubectl, ['--kubeconfig', kubeconfig, 'apply', '--dry-run=server', '-f', '-'], { input: policyPod, reject: false, timeout: 60_000 });
+
+  it('the cif cluster accepts a CachedIfFailed pod with the gate on (rejects it on binaries without the gate)', async () => {
+    const info = await ensureCluster({ name: 'cif', workers: 1, log: () => {} });
+    const r = await dryRun(info.kubeconfigPath);
+    if (build!.capabilities.gate) {
+      expect(info.gate).toBe(true);
+      expect(r.stderr).toBe('');
+      expect(r.exitCode).toBe(0);
+    } else {
+      expect(r.stderr).toMatch(REJECTED);
+    }
+  }, 300_000);
+
+  it.runIf(build?.capabilities.gate)('a gate-off cluster rejects it with the validation message', async () => {
+    const name = `cif-gateoff-${runId.slice(-4)}`;
+    try {
+      const info = await ensureCluster({ name, workers: 0, gate: false, log: () => {} });
+      expect(info.gate).toBe(false);
+      const r = await dryRun(info.kubeconfigPath);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(REJECTED);
+    } finally {
+      await run(build!.tools.kind, ['delete', 'cluster', '--name', name], { reject: false });
+    }
+  }, 300_000);
+});
+
 describe.skipIf(Boolean(why))('a cluster that fails to come up (integration)', () => {
   it('exports kind logs and deletes the cluster unless --keep', async () => {
     // the node base image has no /kind/version: kind fails at "Writing configuration", within seconds
