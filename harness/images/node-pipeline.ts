@@ -62,29 +62,53 @@ export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
         }),
     },
     {
-      title: 'Kubernetes binaries',
-      task: (ctx, task) =>
-        timed(ctx, 'binaries', async () => {
-          ctx.kube = await buildKube(ctx.tree!, (l) => (task.output = l));
-          task.title = `Kubernetes binaries ${ctx.kube.version.gitVersion}${ctx.kube.hit ? ' (cached)' : ''}`;
-        }),
+      // CPU-bound Go builds and network/disk-bound debootstrap overlap: on 2 cores that is most of a cold build.
+      title: 'binaries and base images',
+      task: (_ctx, parent) =>
+        parent.newListr(
+          [
+            {
+              title: 'Go builds',
+              task: (_c, t) =>
+                t.newListr(
+                  [
+                    {
+                      title: 'Kubernetes binaries',
+                      task: (ctx, task) =>
+                        timed(ctx, 'binaries', async () => {
+                          ctx.kube = await buildKube(ctx.tree!, (l) => (task.output = l));
+                          task.title = `Kubernetes binaries ${ctx.kube.version.gitVersion}${ctx.kube.hit ? ' (cached)' : ''}`;
+                        }),
+                    },
+                    {
+                      title: 'kind, crictl, etcd, etcdctl, coredns from the Go module proxy',
+                      task: (ctx, task) =>
+                        timed(ctx, 'tools', async () => {
+                          ctx.kind = await goModuleBinary(GO_TOOLS.kind, (l) => (task.output = l));
+                          for (const t of [GO_TOOLS.crictl, GO_TOOLS.etcd, GO_TOOLS.etcdctl, GO_TOOLS.coredns]) {
+                            await goModuleBinary(t, (l) => (task.output = l));
+                          }
+                        }),
+                    },
+                  ],
+                  { concurrent: false },
+                ),
+            },
+            {
+              title: 'Debian rootfs images (debootstrap)',
+              task: (ctx, task) =>
+                timed(ctx, 'rootfs', async () => {
+                  await rootfsImage(ROOTFS.slim, (l) => (task.output = l));
+                  await rootfsImage(ROOTFS.node, (l) => (task.output = l));
+                }),
+            },
+          ],
+          { concurrent: true, exitOnError: true },
+        ),
     },
     {
-      title: 'kind and crictl from the Go module proxy',
-      task: (ctx, task) =>
-        timed(ctx, 'tools', async () => {
-          ctx.kind = await goModuleBinary(GO_TOOLS.kind, (l) => (task.output = l));
-          await goModuleBinary(GO_TOOLS.crictl, (l) => (task.output = l));
-        }),
-    },
-    {
-      title: 'Debian rootfs images (debootstrap)',
-      task: (ctx, task) =>
-        timed(ctx, 'rootfs', async () => {
-          await rootfsImage(ROOTFS.slim, (l) => (task.output = l));
-          await rootfsImage(ROOTFS.node, (l) => (task.output = l));
-          await nodeBaseImage((l) => (task.output = l));
-        }),
+      title: 'node base image',
+      task: (ctx, task) => timed(ctx, 'node-base', () => nodeBaseImage((l) => (task.output = l)).then(() => undefined)),
     },
     {
       title: 'component images (control plane, pause, etcd, coredns, cif-net)',
