@@ -30,6 +30,8 @@ const runId = newRunId();
 const labels = Object.entries(runLabels(runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 const registry = `cif-itest-registry-${runId.slice(-4)}`;
 const image = `${registry}:5000/itest/busybox:v1`;
+// pod names unique per run: other runs may share the cif cluster
+const POD = { registry: `itest-registry-${runId.slice(-4)}`, server: `itest-server-${runId.slice(-4)}`, client: `itest-client-${runId.slice(-4)}` };
 
 describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', () => {
   let info: ClusterInfo;
@@ -67,7 +69,7 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
 
   afterAll(async () => {
     if (info) {
-      for (const p of ['itest-registry', 'itest-server', 'itest-client']) {
+      for (const p of Object.values(POD)) {
         await k('delete', 'pod', p, '--ignore-not-found', '--wait=false').catch(() => undefined);
       }
       for (const n of info.nodes) {
@@ -110,8 +112,8 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
 
   it('a pod from the local registry reaches Running', async () => {
     await writeRegistryHosts(info.nodes.map((n) => n.containerName), { host: `${registry}:5000`, endpoint: `http://${registry}:5000` });
-    await k('run', 'itest-registry', `--image=${image}`, '--image-pull-policy=Always', '--restart=Never', '--labels', `cif.run=${runId}`);
-    await k('wait', '--for=jsonpath={.status.phase}=Running', 'pod/itest-registry', '--timeout=90s');
+    await k('run', POD.registry, `--image=${image}`, '--image-pull-policy=Always', '--restart=Never', '--labels', `cif.run=${runId}`);
+    await k('wait', '--for=jsonpath={.status.phase}=Running', `pod/${POD.registry}`, '--timeout=90s');
   }, 120_000);
 
   it('pods on different nodes reach each other, and cluster DNS works from a worker', async () => {
@@ -132,19 +134,19 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
         },
       });
     await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'apply', '-f', '-'], {
-      input: pod('itest-server', cp.name, ['sh', '-c', 'mkdir -p /www && echo cif-ok > /www/index.html && httpd -f -p 8080 -h /www']),
+      input: pod(POD.server, cp.name, ['sh', '-c', 'mkdir -p /www && echo cif-ok > /www/index.html && httpd -f -p 8080 -h /www']),
     });
-    await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'wait', '--for=condition=Ready', 'pod/itest-server', '--timeout=90s'], { timeout: 100_000 });
-    const ip = (await k('get', 'pod', 'itest-server', '-o', 'jsonpath={.status.podIP}')).stdout.trim();
+    await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'wait', '--for=condition=Ready', `pod/${POD.server}`, '--timeout=90s'], { timeout: 100_000 });
+    const ip = (await k('get', 'pod', POD.server, '-o', 'jsonpath={.status.podIP}')).stdout.trim();
     await run(kubectl, ['--kubeconfig', info.kubeconfigPath, 'apply', '-f', '-'], {
-      input: pod('itest-client', worker.name, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${ip} 8080 && nslookup kubernetes.default.svc.cluster.local`]),
+      input: pod(POD.client, worker.name, ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${ip} 8080 && nslookup kubernetes.default.svc.cluster.local`]),
     });
     let phase = '';
     for (let i = 0; i < 60 && !['Succeeded', 'Failed'].includes(phase); i++) {
       await new Promise((r) => setTimeout(r, 1000));
-      phase = (await k('get', 'pod', 'itest-client', '-o', 'jsonpath={.status.phase}')).stdout.trim();
+      phase = (await k('get', 'pod', POD.client, '-o', 'jsonpath={.status.phase}')).stdout.trim();
     }
-    const logs = (await k('logs', 'itest-client')).stdout;
+    const logs = (await k('logs', POD.client)).stdout;
     expect(logs).toContain('cif-ok');
     expect(logs).toMatch(/10\.96\.0\.1/);
     expect(phase).toBe('Succeeded');
