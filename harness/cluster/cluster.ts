@@ -9,7 +9,7 @@
  * A cluster's identity is the hash of its generated kind config (kind-config.ts), stored as the node label
  * `cif.config-hash`: a running cluster with the same hash and all nodes Ready is reused as is.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot } from '../lib/cache.ts';
 import { CifError, HostError, UsageError } from '../lib/errors.ts';
@@ -79,9 +79,14 @@ export function kubeconfigPath(name: string): string {
 }
 
 export async function ensureCluster(opts: ClusterOptions = {}): Promise<ClusterInfo> {
-  const log = opts.log ?? note;
   const name = opts.name ?? DEFAULT_CLUSTER;
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) throw new UsageError(`cluster name ${JSON.stringify(name)} is not a valid kind cluster name`, { hint: 'lowercase letters, digits and -' });
+  // one creator per cluster name at a time (parallel runners share the cif cluster)
+  return withLock(`${clusterDir(name)}.lock`, 15 * 60, () => ensureClusterLocked(name, opts));
+}
+
+async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<ClusterInfo> {
+  const log = opts.log ?? note;
   const build = opts.build ?? (await readBuildRecord());
   const gate = opts.gate ?? build.capabilities.gate;
   if (gate && !build.capabilities.gate) {
@@ -215,3 +220,42 @@ export async function waitReady(kubectl: string, kubeconfig: string, count: numb
 }
 
 export { CONFIG_HASH_LABEL };
+
+/**
+ * A directory lock (mkdir is atomic) holding the owner's PID; a lock whose owner is gone is taken over.
+ * Bounded: gives up after `timeoutS` with an error naming the holder.
+ */
+export async function withLock<T>(dir: string, timeoutS: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutS * 1000;
+  await mkdir(join(dir, '..'), { recursive: true });
+  for (;;) {
+    try {
+      await mkdir(dir);
+      await writeFile(join(dir, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => 'NaN'));
+      if (Number.isInteger(holder) && !alive(holder)) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new HostError(`${dir} is held by PID ${holder} for more than ${timeoutS}s`, { hint: `if PID ${holder} is not a cif process, remove ${dir}` });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

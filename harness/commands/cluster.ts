@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheRoot } from '../lib/cache.ts';
 import { UsageError } from '../lib/errors.ts';
 import { ensureCluster, deleteCluster, DEFAULT_CLUSTER } from '../cluster/cluster.ts';
 import { boolFlag, stringFlag, type Command } from './command.ts';
@@ -43,12 +46,22 @@ export const clusterCommand: Command = {
         `kubeconfig  ${info.kubeconfigPath}`,
         `nodes       ${info.nodes.map((n) => `${n.containerName} (${n.role})`).join(', ')}`,
         `network     docker network "${info.network}"`,
+        `use         export KUBECONFIG=${info.kubeconfigPath}   # kubectl: ${kubectlHint()}`,
         '',
       ].join('\n'),
     );
     return 0;
   },
 };
+
+function kubectlHint(): string {
+  const p = join(cacheRoot(), 'builds', 'latest.json');
+  try {
+    return (JSON.parse(readFileSync(p, 'utf8')) as { tools: { kubectl: string } }).tools.kubectl;
+  } catch {
+    return 'kubectl';
+  }
+}
 
 export function parseWorkers(v: string | undefined): number {
   if (v === undefined) return 1;
