@@ -15,8 +15,15 @@ const good: HostProbe = {
 };
 
 describe('build preflight', () => {
+  const allTools = async () => true;
   it('passes on a host that can build', async () => {
-    await expect(preflight(good)).resolves.toBeUndefined();
+    await expect(preflight(good, allTools)).resolves.toBeUndefined();
+  });
+  it('names a missing build tool and its package (gcc for the static pause)', async () => {
+    const noGcc = async (file: string, args: string[]) => !args.join(' ').includes('gcc');
+    const err = (await preflight(good, noGcc).catch((e: unknown) => e)) as HostError;
+    expect(err).toBeInstanceOf(HostError);
+    expect(err.message).toMatch(/gcc -static: missing .*fix: apt-get install gcc libc6-dev/);
   });
   for (const [what, probe, text] of [
     ['no docker', { ...good, dockerInfo: async () => new Error('Cannot connect to the Docker daemon') }, /docker engine: no engine answers/],
@@ -25,7 +32,7 @@ describe('build preflight', () => {
     ['too little disk', { ...good, freeBytes: async () => 3 * 2 ** 30 }, /disk: 3\.0 GiB free/],
   ] as const) {
     it(`fails with a clear error before any long step: ${what}`, async () => {
-      const err = await preflight(probe as HostProbe).catch((e: unknown) => e);
+      const err = await preflight(probe as HostProbe, allTools).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HostError);
       expect((err as HostError).exitCode).toBe(1);
       expect((err as HostError).message).toMatch(text);

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { HostError } from '../lib/errors.ts';
+import { run } from '../lib/exec.ts';
 import { runTasks, type Task } from '../lib/progress.ts';
 import { hostProbe, runChecks, type HostProbe } from '../host/doctor.ts';
 import { materializeUpstream } from '../kube/source.ts';
@@ -25,9 +26,25 @@ export interface BuildContext {
   timings: Record<string, number>;
 }
 
-/** Fails before any long step when the host can't build: no docker, no privileged containers, no Go, no disk. */
-export async function preflight(probe: HostProbe = hostProbe): Promise<void> {
+/** Host tools the build runs besides docker and Go: name → [how to check, the Debian package]. */
+export const BUILD_TOOLS: Record<string, { check: [string, string[]]; pkg: string; why: string }> = {
+  git: { check: ['git', ['--version']], pkg: 'git', why: 'the series is applied with git am' },
+  debootstrap: { check: ['sh', ['-c', 'command -v debootstrap || test -x /usr/sbin/debootstrap']], pkg: 'debootstrap', why: 'every image starts from a Debian rootfs' },
+  // pause.c is compiled static: gcc plus glibc's static archive (libc6-dev)
+  'gcc -static': { check: ['sh', ['-c', 'test -f "$(gcc -print-file-name=libc.a)"']], pkg: 'gcc libc6-dev', why: 'the pause image is pause.c compiled static' },
+};
+
+export type ToolCheck = (file: string, args: string[]) => Promise<boolean>;
+const realToolCheck: ToolCheck = async (file, args) => (await run(file, args, { reject: false, timeout: 15_000 }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
+
+/** Fails before any long step when the host can't build: no docker, no privileged containers, no Go, no disk, no tools. */
+export async function preflight(probe: HostProbe = hostProbe, toolCheck: ToolCheck = realToolCheck): Promise<void> {
   const checks = await runChecks(probe);
+  for (const [name, t] of Object.entries(BUILD_TOOLS)) {
+    if (!(await toolCheck(...t.check))) {
+      checks.push({ name, status: 'fail', detail: `missing (${t.why})`, fix: `apt-get install ${t.pkg}` });
+    }
+  }
   const failed = checks.filter((c) => c.status === 'fail');
   if (failed.length > 0) {
     throw new HostError(`this host can't build the node image:\n${failed.map((c) => `  ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('\n')}`, {
