@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { run } from '../lib/exec.ts';
 import { newRunId, runLabels } from '../lib/run-context.ts';
 import { buildRecordPath, readBuildRecord, type BuildRecord } from '../images/node.ts';
-import { clusterNodes, ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
+import { clusterNodes, deleteCluster, ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
 import { hostsTomlPath, writeRegistryHosts } from './registry-hosts.ts';
 
 const dockerUp = (await run('docker', ['info'], { reject: false, timeout: 15_000 }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
@@ -186,7 +186,7 @@ describe.skipIf(Boolean(why))('the ImagePullPolicyCachedIfFailed gate (integrati
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(REJECTED);
     } finally {
-      await run(build!.tools.kind, ['delete', 'cluster', '--name', name], { reject: false });
+      await deleteCluster(name).catch(() => undefined);
     }
   }, 300_000);
 });
@@ -207,7 +207,7 @@ describe.skipIf(Boolean(why))('a cluster that fails to come up (integration)', (
       expect(existsSync(join(logsDir, `${name}-control-plane`))).toBe(true);
       expect(await clusterNodes(name)).toEqual([]);
     } finally {
-      await run(build!.tools.kind, ['delete', 'cluster', '--name', name], { reject: false });
+      await deleteCluster(name).catch(() => undefined);
       await rm(logsDir, { recursive: true, force: true });
     }
   }, 180_000);

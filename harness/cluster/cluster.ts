@@ -160,6 +160,8 @@ export async function clusterInfo(name: string = DEFAULT_CLUSTER): Promise<Clust
 export async function deleteCluster(name: string = DEFAULT_CLUSTER, kind?: string): Promise<void> {
   const bin = kind ?? (await readBuildRecord()).tools.kind;
   await run(bin, ['delete', 'cluster', '--name', name], { timeout: 5 * 60_000 });
+  // its kubeconfig and generated config describe a cluster that no longer exists
+  await rm(clusterDir(name), { recursive: true, force: true });
 }
 
 /** Node containers of a kind cluster, from docker's labels (kind's own bookkeeping). */
