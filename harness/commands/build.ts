@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { NotBuiltError, UsageError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { buildAll } from '../images/node-pipeline.ts';
 import { boolFlag, stringFlag, type Command } from './command.ts';
 
@@ -15,11 +15,10 @@ export const buildCommand: Command = {
   options: { online: { type: 'boolean' }, patches: { type: 'string' } },
   maxPositionals: 0,
   async run(args) {
-    if (boolFlag(args, 'online')) throw new NotBuiltError('`cif build --online` (stock kindest/node with our binaries swapped in)');
     const t0 = Date.now();
     const seriesDir = stringFlag(args, 'patches');
     if (seriesDir !== undefined && !existsSync(seriesDir)) throw new UsageError(`--patches ${seriesDir}: no such directory`);
-    const ctx = await buildAll(seriesDir === undefined ? {} : { seriesDir: resolve(seriesDir) });
+    const ctx = await buildAll({ online: boolFlag(args, 'online'), ...(seriesDir === undefined ? {} : { seriesDir: resolve(seriesDir) }) });
     const r = ctx.record!;
     process.stdout.write(
       [

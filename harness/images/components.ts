@@ -120,6 +120,7 @@ export async function buildComponentImages(
   kube: KubeBuild,
   kubeTreeDir: string,
   log: (l: string) => void = () => {},
+  opts: { controlPlaneOnly?: boolean } = {},
 ): Promise<ComponentImages> {
   const slim = await rootfsImage(ROOTFS.slim, log);
   const names = kubeadmImageNames(kube.version.gitVersion);
@@ -140,6 +141,9 @@ export async function buildComponentImages(
     );
     images.push({ name: names[c]!, ref: r.ref, hit: r.hit });
   }
+
+  // --online: kindest/node brings pause, etcd, coredns and its CNI
+  if (opts.controlPlaneOnly) return { images, cniImage: '', key: hashInputs(images.map((i) => [i.name, i.ref])) };
 
   // pause: static, FROM scratch, running as 65535 like upstream's image.
   const pause = await pauseBinary(kubeTreeDir, log);

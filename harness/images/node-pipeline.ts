@@ -14,7 +14,7 @@ import { patchedTree, readSeries, type PatchedTree } from '../kube/tree.ts';
 import { buildKube, kubeletCapabilities, type KubeBuild } from '../kube/build.ts';
 import { rootfsImage, ROOTFS } from './base.ts';
 import { buildComponentImages, GO_TOOLS, goModuleBinary, type ComponentImages } from './components.ts';
-import { buildNodeImage, nodeBaseImage, writeBuildRecord, type BuildRecord, type NodeImage } from './node.ts';
+import { buildNodeImage, buildOnlineNodeImage, ensureStockNodeImage, nodeBaseImage, writeBuildRecord, type BuildRecord, type NodeImage } from './node.ts';
 
 export interface BuildContext {
   tree?: PatchedTree;
@@ -63,11 +63,20 @@ function timed<T>(ctx: BuildContext, name: string, fn: () => Promise<T>): Promis
 export interface BuildOptions {
   /** A patch series directory other than patches/ (e.g. one under review). */
   seriesDir?: string;
+  /** Start from the stock kindest/node image (pins.kindNodeImage) instead of our Debian node base. */
+  online?: boolean;
 }
 
 export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
   return [
-    { title: 'host preflight (docker, privileged, Go, disk)', task: (ctx) => timed(ctx, 'preflight', () => preflight()) },
+    {
+      title: 'host preflight (docker, privileged, Go, disk)',
+      task: (ctx, task) =>
+        timed(ctx, 'preflight', async () => {
+          await preflight();
+          if (opts.online) await ensureStockNodeImage((l) => (task.output = l));
+        }),
+    },
     {
       title: 'Kubernetes tree + patch series',
       task: (ctx, task) =>
@@ -102,7 +111,8 @@ export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
                       task: (ctx, task) =>
                         timed(ctx, 'tools', async () => {
                           ctx.kind = await goModuleBinary(GO_TOOLS.kind, (l) => (task.output = l));
-                          for (const t of [GO_TOOLS.crictl, GO_TOOLS.etcd, GO_TOOLS.etcdctl, GO_TOOLS.coredns]) {
+                          const more = opts.online ? [] : [GO_TOOLS.crictl, GO_TOOLS.etcd, GO_TOOLS.etcdctl, GO_TOOLS.coredns];
+                          for (const t of more) {
                             await goModuleBinary(t, (l) => (task.output = l));
                           }
                         }),
@@ -116,7 +126,7 @@ export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
               task: (ctx, task) =>
                 timed(ctx, 'rootfs', async () => {
                   await rootfsImage(ROOTFS.slim, (l) => (task.output = l));
-                  await rootfsImage(ROOTFS.node, (l) => (task.output = l));
+                  if (!opts.online) await rootfsImage(ROOTFS.node, (l) => (task.output = l));
                 }),
             },
           ],
@@ -125,13 +135,14 @@ export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
     },
     {
       title: 'node base image',
+      skip: () => (opts.online ? 'online: kindest/node is the base' : false),
       task: (ctx, task) => timed(ctx, 'node-base', () => nodeBaseImage((l) => (task.output = l)).then(() => undefined)),
     },
     {
       title: 'component images (control plane, pause, etcd, coredns, cif-net)',
       task: (ctx, task) =>
         timed(ctx, 'components', async () => {
-          ctx.components = await buildComponentImages(ctx.kube!, ctx.tree!.dir, (l) => (task.output = l));
+          ctx.components = await buildComponentImages(ctx.kube!, ctx.tree!.dir, (l) => (task.output = l), { controlPlaneOnly: opts.online ?? false });
           const built = ctx.components.images.filter((i) => !i.hit).length;
           task.title = `component images: ${ctx.components.images.length} (${built} built)`;
         }),
@@ -140,7 +151,9 @@ export function buildTasks(opts: BuildOptions = {}): Task<BuildContext>[] {
       title: 'kind node image',
       task: (ctx, task) =>
         timed(ctx, 'node', async () => {
-          ctx.node = await buildNodeImage(ctx.kube!, ctx.components!, (l) => (task.output = l));
+          ctx.node = opts.online
+            ? await buildOnlineNodeImage(ctx.kube!, ctx.components!, (l) => (task.output = l))
+            : await buildNodeImage(ctx.kube!, ctx.components!, (l) => (task.output = l));
           const caps = await kubeletCapabilities(ctx.kube!.binDir);
           ctx.record = {
             nodeImage: ctx.node.ref,
