@@ -14,6 +14,16 @@ export const pins = {
   coredns: 'v1.12.1',
   /** Debian suite for the node base image and every image we build. */
   debianSuite: 'bookworm',
+  /**
+   * kind, built from the Go module proxy. v0.30.0 is the newest release that still drives cgroup v1 nodes
+   * (it runs nodes with --cgroupns=private and kubeadm's v1beta3 config); its default node image is
+   * kindest/node:v1.34.0, the same minor as ours.
+   */
+  kind: 'v0.30.0',
+  /** The stock node image for `cif build --online` (same Kubernetes minor as `kubernetes`). */
+  kindNodeImage: 'kindest/node:v1.34.0',
+  /** crictl for the node image (sigs.k8s.io/cri-tools tracks the Kubernetes minor). */
+  criTools: 'v1.34.0',
 } as const;
 
 export type Pins = typeof pins;

@@ -1,5 +1,9 @@
-import { NotBuiltError } from '../lib/errors.ts';
-import type { Command } from './command.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheRoot } from '../lib/cache.ts';
+import { UsageError } from '../lib/errors.ts';
+import { ensureCluster, deleteCluster, DEFAULT_CLUSTER } from '../cluster/cluster.ts';
+import { boolFlag, stringFlag, type Command } from './command.ts';
 
 export const clusterCommand: Command = {
   name: 'cluster',
@@ -8,7 +12,7 @@ export const clusterCommand: Command = {
   flags: [
     { flag: '--name NAME', help: 'cluster name (default: cif)' },
     { flag: '--workers N', help: 'worker nodes besides the control plane (default: 1)' },
-    { flag: '--gate on|off', help: 'the ImagePullPolicyCachedIfFailed feature gate (default: on)' },
+    { flag: '--gate on|off', help: 'the ImagePullPolicyCachedIfFailed feature gate (default: on when the binaries know it)' },
     { flag: '--keep', help: 'keep a cluster that failed to come up, for debugging' },
   ],
   options: {
@@ -18,7 +22,56 @@ export const clusterCommand: Command = {
     keep: { type: 'boolean' },
   },
   maxPositionals: 1,
-  async run() {
-    throw new NotBuiltError('`cif cluster`');
+  async run(args) {
+    const action = args.positionals[0];
+    const name = stringFlag(args, 'name') ?? DEFAULT_CLUSTER;
+    if (action === 'down') {
+      for (const f of ['workers', 'gate', 'keep']) {
+        if (args.values[f] !== undefined) throw new UsageError(`--${f} applies to \`cluster up\` only`);
+      }
+      await deleteCluster(name);
+      process.stdout.write(`deleted cluster ${name}\n`);
+      return 0;
+    }
+    if (action !== 'up') throw new UsageError(action ? `unknown action ${JSON.stringify(action)}` : 'missing action', { hint: 'cif cluster up | cif cluster down' });
+    const workers = parseWorkers(stringFlag(args, 'workers'));
+    const gate = parseGate(stringFlag(args, 'gate'));
+    const t0 = Date.now();
+    const info = await ensureCluster({ name, workers, ...(gate === undefined ? {} : { gate }), keep: boolFlag(args, 'keep') });
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    process.stdout.write(
+      [
+        `cluster     ${info.name} (${info.reused ? 'reused' : 'created'} in ${secs}s; config ${info.configHash})`,
+        `kubernetes  ${info.kubeVersion}; gate ${info.gate ? 'on' : 'off'}`,
+        `kubeconfig  ${info.kubeconfigPath}`,
+        `nodes       ${info.nodes.map((n) => `${n.containerName} (${n.role})`).join(', ')}`,
+        `network     docker network "${info.network}"`,
+        `use         export KUBECONFIG=${info.kubeconfigPath}   # kubectl: ${kubectlHint()}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
   },
 };
+
+function kubectlHint(): string {
+  const p = join(cacheRoot(), 'builds', 'latest.json');
+  try {
+    return (JSON.parse(readFileSync(p, 'utf8')) as { tools: { kubectl: string } }).tools.kubectl;
+  } catch {
+    return 'kubectl';
+  }
+}
+
+export function parseWorkers(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (!/^\d+$/.test(v) || Number(v) > 10) throw new UsageError(`--workers ${JSON.stringify(v)}: expected an integer 0..10`);
+  return Number(v);
+}
+
+export function parseGate(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new UsageError(`--gate ${JSON.stringify(v)}: expected on or off`);
+}
