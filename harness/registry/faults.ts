@@ -1,0 +1,185 @@
+/**
+ * The registry fault modes (results.ts FAULT_MODES), each switchable on and off inside a scenario. One fault
+ * is active at a time; `setFault` clears the previous one first, `clearFault` restores everything (proxy
+ * passing, registry running, name resolving to the proxy, no DROP rules, deleted tags back).
+ *
+ * FAULT_DOCS says for each mode how it is made and what containerd reports; measured figures are in
+ * harness/registry/README.md.
+ */
+import { FAULT_MODES, type FaultMode } from '../report/results.ts';
+import { RegistryClient } from './client.ts';
+import type { ProxyModeOptions } from './fault-proxy.ts';
+import { HOSTS_CACHE_SETTLE_MS, setBlackhole, setHostsEntry } from './nodes.ts';
+import type { RegistryHandle } from './registry.ts';
+
+/** How the kubelet should treat the failure (the patch series' classification). */
+export type ErrorClass = 'none' | 'unreachable' | 'auth' | 'not-found' | 'transient';
+
+export interface FaultDoc {
+  how: string;
+  /** What a containerd 1.6 pull reports (shape; see README.md for measured text). */
+  containerd: string;
+  errorClass: ErrorClass;
+  /** Does CachedIfFailed fall back to a cached image under it? */
+  fallsBack: boolean;
+}
+
+export const FAULT_DOCS: Record<FaultMode, FaultDoc> = {
+  none: { how: 'proxy passes everything through', containerd: 'pull succeeds', errorClass: 'none', fallsBack: false },
+  stopped: {
+    how: "registry container stopped (docker stop); nodes' /etc/hosts points the name at the container's (now unused) IP",
+    containerd: 'dial tcp <ip>:<P>: connect: no route to host (ARP gives up after ~3 s)',
+    errorClass: 'unreachable',
+    fallsBack: true,
+  },
+  refused: {
+    how: 'the proxy closes its listening socket: the gateway host is up, the port is closed',
+    containerd: 'dial tcp <gw>:<P>: connect: connection refused (immediately)',
+    errorClass: 'unreachable',
+    fallsBack: true,
+  },
+  blackhole: {
+    how: "iptables -I OUTPUT -d <gw> --dport <P> -j DROP inside each node's network namespace",
+    containerd: 'dial tcp <gw>:<P>: i/o timeout (containerd gives up after its 30 s dial timeout)',
+    errorClass: 'unreachable',
+    fallsBack: true,
+  },
+  dns: {
+    how: "the registry name's line is removed from each node's /etc/hosts; docker DNS answers NXDOMAIN",
+    containerd: 'dial tcp: lookup <name> … no such host',
+    errorClass: 'unreachable',
+    fallsBack: true,
+  },
+  'http-503': { how: 'proxy answers 503 UNAVAILABLE', containerd: 'unexpected status … 503 Service Unavailable', errorClass: 'unreachable', fallsBack: true },
+  'http-429': { how: 'proxy answers 429 TOOMANYREQUESTS, Retry-After: 1', containerd: 'unexpected status … 429 Too Many Requests', errorClass: 'unreachable', fallsBack: true },
+  unauthorized: {
+    how: 'proxy answers 401 with WWW-Authenticate: Basic realm="cif-registry"',
+    containerd: '… 401 Unauthorized',
+    errorClass: 'auth',
+    fallsBack: false,
+  },
+  forbidden: { how: 'proxy answers 403 DENIED', containerd: '… 403 Forbidden', errorClass: 'auth', fallsBack: false },
+  'not-found': {
+    how: 'the tag is deleted in the registry (manifest DELETE by digest); restored on clear',
+    containerd: 'code = NotFound … <ref>: not found',
+    errorClass: 'not-found',
+    fallsBack: false,
+  },
+  slow: { how: 'proxy streams responses at a bandwidth limit (default 64 KiB/s)', containerd: 'pull succeeds, slower', errorClass: 'none', fallsBack: false },
+  flapping: {
+    how: 'proxy alternates between passing and 503 every N requests (default 2) or every interval',
+    containerd: 'either succeeds or fails with a 503 (retries converge)',
+    errorClass: 'transient',
+    fallsBack: true,
+  },
+  hang: {
+    how: 'proxy accepts connections and reads requests but never answers',
+    containerd: 'never returns (containerd 1.6 has no response timeout); only the kubelet deadline ends it',
+    errorClass: 'unreachable',
+    fallsBack: true,
+  },
+};
+
+export interface FaultOptions {
+  /** not-found: the tag to delete. */
+  notFound?: { repo: string; tag: string };
+  /** Options for proxy-made modes (slow rate, flapping period …). */
+  proxy?: ProxyModeOptions;
+  /** Skip waiting for containerd's /etc/hosts cache after a hosts change (tests that don't pull). */
+  noSettle?: boolean;
+}
+
+type Restore = () => Promise<void>;
+
+export class RegistryFaults {
+  private active: FaultMode = 'none';
+  private restores: Restore[] = [];
+
+  /** nodes: the kind node containers to apply node-level modes in (may be empty for plain-docker tests). */
+  constructor(
+    readonly registry: RegistryHandle,
+    readonly nodes: readonly string[],
+  ) {}
+
+  get current(): FaultMode {
+    return this.active;
+  }
+
+  async setFault(mode: FaultMode, options: FaultOptions = {}): Promise<void> {
+    if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode ${JSON.stringify(mode)}; known: ${FAULT_MODES.join(', ')}`);
+    await this.clearFault(options);
+    const r = this.registry;
+    const settle = async () => {
+      if (this.nodes.length && !options.noSettle) await new Promise((res) => setTimeout(res, HOSTS_CACHE_SETTLE_MS));
+    };
+    switch (mode) {
+      case 'none':
+        return;
+      case 'stopped': {
+        const ip = await r.containerIp();
+        if (ip && this.nodes.length) {
+          await setHostsEntry(this.nodes, r.hostName, ip);
+          this.restores.push(async () => {
+            await setHostsEntry(this.nodes, r.hostName, r.proxyIp);
+            await settle();
+          });
+        }
+        await r.stop();
+        this.restores.push(() => r.start());
+        await settle();
+        break;
+      }
+      case 'refused':
+        await r.proxy.setMode('refused');
+        this.restores.push(() => r.proxy.setMode('pass'));
+        break;
+      case 'blackhole':
+        if (!this.nodes.length) throw new Error('the blackhole fault acts inside kind nodes: give RegistryFaults the node names');
+        await setBlackhole(this.nodes, r.proxyIp, r.port, r.runId, true);
+        this.restores.push(() => setBlackhole(this.nodes, r.proxyIp, r.port, r.runId, false));
+        break;
+      case 'dns':
+        if (!this.nodes.length) throw new Error('the dns fault acts inside kind nodes: give RegistryFaults the node names');
+        await setHostsEntry(this.nodes, r.hostName, undefined);
+        this.restores.push(async () => {
+          await setHostsEntry(this.nodes, r.hostName, r.proxyIp);
+          await settle();
+        });
+        await settle();
+        break;
+      case 'not-found': {
+        const t = options.notFound;
+        if (!t) throw new Error('the not-found fault needs {notFound: {repo, tag}}: the tag to delete');
+        const client = new RegistryClient(r.hostAddress, r.credentials);
+        const saved = await client.getManifest(t.repo, t.tag);
+        if (!saved) throw new Error(`not-found fault: ${t.repo}:${t.tag} is not in the registry (push it first)`);
+        await client.deleteManifest(t.repo, saved.digest);
+        // Blobs stay (no garbage collection), so putting the manifest back restores the tag exactly.
+        this.restores.push(async () => {
+          await new RegistryClient(r.hostAddress, r.credentials).putManifest(t.repo, t.tag, saved.body, saved.mediaType);
+        });
+        break;
+      }
+      default:
+        // http-503, http-429, unauthorized, forbidden, slow, flapping, hang: the proxy makes them.
+        await r.proxy.setMode(mode, options.proxy);
+        this.restores.push(() => r.proxy.setMode('pass'));
+    }
+    this.active = mode;
+  }
+
+  /** Undoes the active fault (last change first). Safe to call with none active. */
+  async clearFault(_options: FaultOptions = {}): Promise<void> {
+    const errors: string[] = [];
+    while (this.restores.length) {
+      const restore = this.restores.pop()!;
+      try {
+        await restore();
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+    this.active = 'none';
+    if (errors.length) throw new Error(`clearing the registry fault failed: ${errors.join('; ')}`);
+  }
+}
