@@ -1,0 +1,115 @@
+/**
+ * Integration against the kind cluster `cif` (skipped, loudly, when it isn't running): the registry on the kind
+ * network, nodes wired to it, pulls through the CRI, pods observed through the API, a fault from a node.
+ * Uses only stock policies, so it holds with or without the patch series.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { run } from '../lib/exec.ts';
+import { newRunId } from '../lib/run-context.ts';
+import { pushTestImage, type PushedImage } from '../images/test-images.ts';
+import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
+import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
+import { createRunNamespace, deleteRunNamespaces, runPod } from '../observe/pods.ts';
+import { startRegistry, type RegistryHandle } from './registry.ts';
+import { RegistryFaults } from './faults.ts';
+import { configureNodesForRegistry, hostsEntry, kindNodes, unconfigureNodes } from './nodes.ts';
+import { removeRunDocker } from './cleanup.ts';
+
+const CLUSTER = process.env.CIF_CLUSTER ?? 'cif';
+const nodes = await kindNodes(CLUSTER).catch(() => [] as string[]);
+const worker = nodes.find((n) => n.includes('worker'));
+if (!worker) console.warn(`\n*** SKIP kind integration tests: no kind cluster "${CLUSTER}" with a worker is running ***\n`);
+
+describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
+  const runId = newRunId();
+  let reg: RegistryHandle;
+  let faults: RegistryFaults;
+  let kc: KubeConfig;
+  let ns: string;
+  let v1: PushedImage;
+  let v2: PushedImage;
+  const node = worker!;
+
+  beforeAll(async () => {
+    reg = await startRegistry({ runId, network: 'kind' });
+    await configureNodesForRegistry(nodes, reg);
+    faults = new RegistryFaults(reg, nodes);
+    kc = await kubeConfigFromNode(`${CLUSTER}-control-plane`);
+    ns = await createRunNamespace(kc, runId);
+    v1 = await pushTestImage(reg.pushTarget(), 'cif/kind', 'v1', 'v1');
+  }, 180_000);
+
+  afterAll(async () => {
+    await faults?.clearFault().catch(() => undefined);
+    if (kc) await deleteRunNamespaces(kc, runId).catch(() => undefined);
+    for (const n of nodes) await removeRepository(n, `${reg?.nodeAddress}/cif/kind`).catch(() => undefined);
+    if (reg) await unconfigureNodes(nodes, reg).catch(() => undefined);
+    await reg?.remove();
+    await removeRunDocker(runId);
+  }, 180_000);
+
+  it('nodes resolve the registry name to the proxy', async () => {
+    for (const n of nodes) expect(await hostsEntry(n, reg.hostName)).toBe(reg.proxyIp);
+  });
+
+  it('a CRI pull on a node gets the pushed digest; remove empties the cache', async () => {
+    await prePull(node, reg.ref('cif/kind', 'v1'));
+    const img = findImage(await listNodeImages(node), reg.ref('cif/kind', 'v1'));
+    expect(img?.repoDigests).toContain(`${reg.nodeAddress}/cif/kind@${v1.digest}`);
+    expect(img?.id).toBe(v1.configDigest);
+    expect(await removeRepository(node, `${reg.nodeAddress}/cif/kind`)).toEqual([v1.configDigest]);
+    expect(findImage(await listNodeImages(node), reg.ref('cif/kind', 'v1'))).toBeUndefined();
+  });
+
+  it('refused: a CRI pull fails fast with connection refused, and works again after clearing', async () => {
+    await faults.setFault('refused');
+    const r = await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 });
+    await faults.clearFault();
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/connection refused/);
+    expect(r.seconds).toBeLessThan(10);
+    expect((await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 })).ok).toBe(true);
+  });
+
+  it('pods: tag moved v1→v2 with v1 cached: IfNotPresent runs v1, Always runs v2', async () => {
+    await pushTestImage(reg.pushTarget(), 'cif/kind', 'stable', 'v1');
+    await prePull(node, reg.ref('cif/kind', 'stable'));
+    v2 = await pushTestImage(reg.pushTarget(), 'cif/kind', 'stable', 'v2');
+    const base = { runId, namespace: ns, image: reg.ref('cif/kind', 'stable'), nodeName: node };
+    const ifp = await runPod(kc, { ...base, name: 'ifnotpresent', policy: 'IfNotPresent' }, { timeoutMs: 90_000 });
+    expect(ifp).toMatchObject({ outcome: 'Running', version: 'v1', digest: v1.digest, node });
+    const always = await runPod(kc, { ...base, name: 'always', policy: 'Always' }, { timeoutMs: 90_000 });
+    expect(always).toMatchObject({ outcome: 'Running', version: 'v2', digest: v2.digest });
+    expect(always.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['Pulling', 'Pulled', 'Started']));
+    expect(always.watchSeconds).toBeGreaterThan(0);
+    expect(always.apiSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('pods: Never without a cached image → ErrImageNeverPull; Always under http-503 → ErrImagePull', async () => {
+    const base = { runId, namespace: ns, image: reg.ref('cif/kind', 'absent-here'), nodeName: node };
+    const never = await runPod(kc, { ...base, name: 'never', policy: 'Never' }, { timeoutMs: 60_000 });
+    expect(never.outcome).toBe('ErrImageNeverPull');
+    await pushTestImage(reg.pushTarget(), 'cif/kind', 'fresh', 'v3');
+    await faults.setFault('http-503');
+    try {
+      const failed = await runPod(kc, { ...base, image: reg.ref('cif/kind', 'fresh'), name: 'always-503', policy: 'Always' }, { timeoutMs: 60_000 });
+      expect(failed.outcome).toBe('ErrImagePull');
+      expect(failed.message).toMatch(/503/);
+      expect(failed.events.some((e) => e.reason === 'Failed' && /503/.test(e.message))).toBe(true);
+    } finally {
+      await faults.clearFault();
+    }
+  });
+
+  it('an unknown policy is rejected by the API with its validation message', async () => {
+    const r = await runPod(kc, { runId, namespace: ns, name: 'bogus', image: reg.ref('cif/kind', 'v1'), policy: 'Sometimes', nodeName: node });
+    expect(r.outcome).toBe('Rejected');
+    expect(r.message).toMatch(/imagePullPolicy/);
+  });
+
+  it('leaves nothing labelled with the run behind once removed (checked in afterAll by removeRunDocker)', async () => {
+    const out = await run('docker', ['ps', '-a', '-q', '--filter', `label=cif.run=${runId}`]);
+    expect(out.stdout.split('\n').filter(Boolean)).toHaveLength(1); // just the registry, until afterAll
+  });
+});
