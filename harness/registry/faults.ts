@@ -7,6 +7,7 @@
  * harness/registry/README.md.
  */
 import { FAULT_MODES, type FaultMode } from '../report/results.ts';
+import { cleanups } from '../lib/run-context.ts';
 import { RegistryClient } from './client.ts';
 import type { ProxyModeOptions } from './fault-proxy.ts';
 import { HOSTS_CACHE_SETTLE_MS, setBlackhole, setHostsEntry } from './nodes.ts';
@@ -94,6 +95,7 @@ type Restore = () => Promise<void>;
 export class RegistryFaults {
   private active: FaultMode = 'none';
   private restores: Restore[] = [];
+  private unregister: (() => void) | undefined;
 
   /** nodes: the kind node containers to apply node-level modes in (may be empty for plain-docker tests). */
   constructor(
@@ -108,6 +110,8 @@ export class RegistryFaults {
   async setFault(mode: FaultMode, options: FaultOptions = {}): Promise<void> {
     if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode ${JSON.stringify(mode)}; known: ${FAULT_MODES.join(', ')}`);
     await this.clearFault(options);
+    // On SIGINT/SIGTERM the fault is undone before the registry goes (nodes must not keep DROP rules).
+    this.unregister ??= cleanups.add(`registry fault on ${this.registry.containerName}`, () => this.clearFault());
     const r = this.registry;
     const settle = async () => {
       if (this.nodes.length && !options.noSettle) await new Promise((res) => setTimeout(res, HOSTS_CACHE_SETTLE_MS));
@@ -180,6 +184,8 @@ export class RegistryFaults {
       }
     }
     this.active = 'none';
+    this.unregister?.();
+    this.unregister = undefined;
     if (errors.length) throw new Error(`clearing the registry fault failed: ${errors.join('; ')}`);
   }
 }

@@ -101,7 +101,7 @@ export async function startRegistry(o: StartRegistryOptions): Promise<RegistryHa
   if (o.auth) {
     env.push('REGISTRY_AUTH=htpasswd', 'REGISTRY_AUTH_HTPASSWD_REALM=cif-registry', `REGISTRY_AUTH_HTPASSWD_PATH=${HTPASSWD_PATH}`);
   }
-  await run('docker', [
+  const creating = run('docker', [
     'create',
     '--name',
     containerName,
@@ -120,9 +120,15 @@ export async function startRegistry(o: StartRegistryOptions): Promise<RegistryHa
     await run('docker', ['rm', '-f', '-v', containerName], { reject: false, timeout: 60_000 });
   };
   let proxyRef: FaultProxy | undefined;
-  const unregister = cleanups.add(`registry ${containerName}`, remove);
+  // Registered before the create returns: a SIGINT now waits for the create to finish, then removes it, so
+  // an interrupted start leaves nothing behind.
+  const unregister = cleanups.add(`registry ${containerName}`, async () => {
+    await creating.catch(() => undefined);
+    await remove();
+  });
 
   try {
+    await creating;
     if (o.auth) {
       const dir = await mkdtemp(join(tmpdir(), 'cif-htpasswd-'));
       try {
