@@ -21,6 +21,8 @@ export interface CrictlPullResult {
   exitCode: number;
   /** crictl's output (the image ID on success, the CRI error on failure). */
   output: string;
+  /** The CRI error text alone (criError(output)); empty on success. */
+  error: string;
   seconds: number;
   /** True when our `timeout` ended it (the pull never returned on its own). */
   timedOut: boolean;
@@ -28,6 +30,19 @@ export interface CrictlPullResult {
 
 function crictl(node: string, timeoutSeconds: number, args: string[]): string[] {
   return ['exec', node, 'timeout', '-s', 'INT', '-k', '5', String(timeoutSeconds), 'crictl', ...args];
+}
+
+/**
+ * The CRI error out of crictl's output: the `err="…"` of its PullImage log line (which keeps the gRPC code),
+ * else the `msg="…"` of its fatal line, unescaped; the whole output when neither is there.
+ */
+export function criError(output: string): string {
+  const unescape = (s: string) => s.replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+  const err = /err="((?:[^"\\]|\\.)*)"/.exec(output);
+  if (err?.[1]) return unescape(err[1]);
+  const msg = /level=fatal msg="((?:[^"\\]|\\.)*)"/.exec(output);
+  if (msg?.[1]) return unescape(msg[1]).replace(/^pulling image: /, '');
+  return output.trim();
 }
 
 /** Pulls through the CRI on `node`, never throwing: the result carries the outcome, text and time. */
@@ -44,7 +59,8 @@ export async function crictlPull(
   const output = `${r.stdout}\n${r.stderr}`.trim();
   // timeout(1) exits 124 when it had to stop the command (130 for INT forwarded to crictl is also "ours").
   const timedOut = r.exitCode === 124 || r.exitCode === 137 || (r.exitCode === 130 && seconds >= timeoutSeconds - 1);
-  return { ok: r.exitCode === 0, exitCode: r.exitCode, output, seconds, timedOut };
+  const ok = r.exitCode === 0;
+  return { ok, exitCode: r.exitCode, output, error: ok ? '' : criError(output), seconds, timedOut };
 }
 
 /** Pre-pulls `ref` onto `node` (the "cached" in a scenario); throws with crictl's message on failure. */

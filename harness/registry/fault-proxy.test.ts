@@ -109,6 +109,31 @@ describe.skipIf(!haveRegistry)('fault proxy in front of a real registry', () => 
     expect(statuses).toEqual([200, 200, 503, 503, 200, 200, 503, 503]);
   });
 
+  it('isTagManifest tells tags from digests', async () => {
+    const { isTagManifest } = await import('./fault-proxy.ts');
+    expect(isTagManifest('/v2/cif/app/manifests/v1')).toBe(true);
+    expect(isTagManifest('/v2/a/b/c/manifests/latest?x=1')).toBe(true);
+    expect(isTagManifest(`/v2/cif/app/manifests/sha256:${'a'.repeat(64)}`)).toBe(false);
+    expect(isTagManifest('/v2/cif/app/blobs/sha256:abc')).toBe(false);
+  });
+
+  it('flapping (per pull attempt, the default): attempts alternate down/up, all requests of an up attempt pass', async () => {
+    await proxy.setMode('flapping');
+    const head = async () => (await fetch(url(manifestPath()), { method: 'HEAD', headers: accept })).status;
+    const blob = async () => {
+      const res = await get(`/v2/cif/proxy/blobs/${payloadDigest}`);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // attempt 1: down from its first request on
+    expect([await head(), await blob()]).toEqual([503, 503]);
+    // attempt 2: up, including by-digest and blob requests that follow
+    expect([await head(), (await fetch(url(`/v2/cif/proxy/manifests/${image.digest}`), { headers: accept })).status, await blob(), await blob()]).toEqual([200, 200, 200, 200]);
+    // attempt 3: down again
+    expect(await head()).toBe(503);
+    await proxy.setMode('pass');
+  });
+
   it('flapping (per interval, resets): alternates with time', async () => {
     await proxy.setMode('flapping', { flapIntervalMs: 400, flapDown: 'reset' });
     const outcome = async () => {

@@ -17,9 +17,16 @@ export type ProxyMode = (typeof PROXY_MODES)[number];
 export interface ProxyModeOptions {
   /** slow: response bytes per second (default 64 KiB/s). */
   bytesPerSecond?: number;
-  /** flapping: switch between up and down every N requests (default 2) … */
+  /**
+   * flapping: what a period is. `attempt` (default): a pull attempt, which starts with a HEAD of a manifest by
+   * tag — attempts alternate down, up, down, … and every request of an up attempt passes, so a client that
+   * retries converges on its second try. `requests`: every `flapEvery` requests. `interval`: every
+   * `flapIntervalMs`.
+   */
+  flapBy?: 'attempt' | 'requests' | 'interval';
+  /** flapping by requests: switch between up and down every N requests (default 2). */
   flapEvery?: number;
-  /** … or every this many ms instead, when set. */
+  /** flapping by interval: period length in ms (default 10 s). */
   flapIntervalMs?: number;
   /** flapping: what "down" looks like: a 503, or the connection reset without an answer (default 503). */
   flapDown?: 'http-503' | 'reset';
@@ -175,14 +182,21 @@ export class FaultProxy {
   }
 
   /** flapping: is the registry "up" for this request? */
-  private flapUp(): boolean {
-    if (this.opts.flapIntervalMs && this.opts.flapIntervalMs > 0) {
-      return Math.floor((Date.now() - this.flapStart) / this.opts.flapIntervalMs) % 2 === 0;
+  private flapUp(req: IncomingMessage): boolean {
+    const by = this.opts.flapBy ?? (this.opts.flapIntervalMs ? 'interval' : this.opts.flapEvery ? 'requests' : 'attempt');
+    if (by === 'interval') {
+      const period = Math.max(1, this.opts.flapIntervalMs ?? 10_000);
+      return Math.floor((Date.now() - this.flapStart) / period) % 2 === 0;
     }
-    const every = Math.max(1, this.opts.flapEvery ?? 2);
-    const up = Math.floor(this.flapCount / every) % 2 === 0;
-    this.flapCount++;
-    return up;
+    if (by === 'requests') {
+      const every = Math.max(1, this.opts.flapEvery ?? 2);
+      const up = Math.floor(this.flapCount / every) % 2 === 0;
+      this.flapCount++;
+      return up;
+    }
+    // attempt: a HEAD of /v2/<name>/manifests/<tag> (not a digest) opens a new attempt; the first is down.
+    if (req.method === 'HEAD' && isTagManifest(req.url ?? '')) this.flapCount++;
+    return this.flapCount % 2 === 0;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -208,7 +222,7 @@ export class FaultProxy {
         this.count('hang');
         return;
       case 'flapping':
-        if (!this.flapUp()) {
+        if (!this.flapUp(req)) {
           req.resume();
           if (this.opts.flapDown === 'reset') {
             this.count('reset');
@@ -264,6 +278,12 @@ export class FaultProxy {
     });
     req.pipe(upReq);
   }
+}
+
+/** `/v2/<name>/manifests/<reference>` where the reference is a tag, not a digest. */
+export function isTagManifest(url: string): boolean {
+  const m = /^\/v2\/.+\/manifests\/([^/?]+)/.exec(url);
+  return Boolean(m && !m[1]!.includes(':'));
 }
 
 function splitHostPort(address: string): [string, string] {

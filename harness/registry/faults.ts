@@ -68,8 +68,8 @@ export const FAULT_DOCS: Record<FaultMode, FaultDoc> = {
   },
   slow: { how: 'proxy streams responses at a bandwidth limit (default 64 KiB/s)', containerd: 'pull succeeds, slower', errorClass: 'none', fallsBack: false },
   flapping: {
-    how: 'proxy alternates between passing and 503 every N requests (default 2) or every interval',
-    containerd: 'either succeeds or fails with a 503 (retries converge)',
+    how: 'proxy alternates pull attempts (a HEAD of a manifest by tag starts one): down (503), up, down, … — or by request count / interval',
+    containerd: 'odd attempts: … failed with status code [manifests <tag>]: 503 Service Unavailable; even attempts pull (a retry converges)',
     errorClass: 'transient',
     fallsBack: true,
   },
