@@ -8,7 +8,7 @@
 import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
 import { cleanups } from '../lib/run-context.ts';
 import { parseMarker } from '../images/test-images.ts';
-import { ownerLabels } from '../registry/cleanup.ts';
+import { ownerIsGone, ownerLabels } from '../registry/cleanup.ts';
 import { FAILURE_REASONS, podState, rejectionMessage, summarizeEvents, type EventSummary, type PodState } from './pod-status.ts';
 
 export function loadKubeConfig(kubeconfig?: string): KubeConfig {
@@ -25,8 +25,13 @@ export async function createRunNamespace(kc: KubeConfig, runId: string, suffix =
   const labels = Object.fromEntries(
     Object.entries(ownerLabels(runId)).map(([k, v]) => [k, v.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63)]),
   );
-  await api.createNamespace({ body: { metadata: { name, labels } } });
-  cleanups.add(`namespace ${name}`, () => deleteNamespace(kc, name));
+  const creating = api.createNamespace({ body: { metadata: { name, labels } } });
+  // Registered before the create returns, so a SIGINT during it still deletes the namespace.
+  cleanups.add(`namespace ${name}`, async () => {
+    await creating.catch(() => undefined);
+    await deleteNamespace(kc, name);
+  });
+  await creating;
   return name;
 }
 
@@ -46,6 +51,18 @@ export async function deleteRunNamespaces(kc: KubeConfig, runId: string): Promis
   const names = list.items.map((n) => n.metadata!.name!);
   for (const n of names) await deleteNamespace(kc, n);
   return names;
+}
+
+/**
+ * Deletes namespaces left by runs whose process is gone (SIGKILL: no cleanup ran). Namespaces of live runs
+ * and namespaces without our process labels are left alone. Returns the names it deleted.
+ */
+export async function sweepDeadNamespaces(kc: KubeConfig): Promise<string[]> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const list = await api.listNamespace({ labelSelector: 'cif.owner=cached-if-failed' });
+  const dead = list.items.filter((n) => n.status?.phase !== 'Terminating' && ownerIsGone(n.metadata?.labels ?? {}));
+  for (const n of dead) await deleteNamespace(kc, n.metadata!.name!);
+  return dead.map((n) => n.metadata!.name!);
 }
 
 /** A kubernetes.io/dockerconfigjson secret for one registry, for imagePullSecrets. */

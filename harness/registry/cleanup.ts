@@ -104,33 +104,11 @@ export async function removeRunDocker(runId: string): Promise<string[]> {
 }
 
 /**
- * At the start of a run: removes docker objects (and, with `kubectl`, namespaces) left by runs whose process
- * is gone — after a SIGKILL nothing ran their cleanup. Live runs of other processes are left alone.
+ * At the start of a run: removes docker objects left by runs whose process is gone — after a SIGKILL nothing
+ * ran their cleanup. Live runs of other processes are left alone. Kubernetes namespaces: see
+ * observe/pods.ts sweepDeadNamespaces (same rule).
  */
-export async function sweepDeadRuns(options: { kubeconfig?: string; context?: string } = {}): Promise<string[]> {
+export async function sweepDeadRuns(): Promise<string[]> {
   const objects = await listOwned(['--filter', `label=${OWNER_LABEL}=${OWNER_VALUE}`]);
-  const removed = await removeDocker(objects.filter((o) => ownerIsGone(o.labels)));
-  if (options.kubeconfig || options.context) removed.push(...(await sweepNamespaces(options)));
-  return removed;
-}
-
-function kubectlArgs(o: { kubeconfig?: string; context?: string }): string[] {
-  return [...(o.kubeconfig ? ['--kubeconfig', o.kubeconfig] : []), ...(o.context ? ['--context', o.context] : [])];
-}
-
-/** Namespaces labelled by dead runs (see ownerLabels) are deleted (without waiting for finalizers). */
-export async function sweepNamespaces(o: { kubeconfig?: string; context?: string }): Promise<string[]> {
-  const r = await run('kubectl', [...kubectlArgs(o), 'get', 'namespaces', '-l', `${OWNER_LABEL}=${OWNER_VALUE}`, '-o', 'json'], {
-    reject: false,
-    timeout: 30_000,
-  });
-  if (r.exitCode !== 0) return [];
-  const list = JSON.parse(r.stdout) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
-  const removed: string[] = [];
-  for (const ns of list.items) {
-    if (!ownerIsGone(ns.metadata.labels ?? {})) continue;
-    const d = await run('kubectl', [...kubectlArgs(o), 'delete', 'namespace', ns.metadata.name, '--wait=false'], { reject: false, timeout: 30_000 });
-    if (d.exitCode === 0) removed.push(`namespace ${ns.metadata.name}`);
-  }
-  return removed;
+  return removeDocker(objects.filter((o) => ownerIsGone(o.labels)));
 }

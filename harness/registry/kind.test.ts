@@ -10,7 +10,10 @@ import { newRunId } from '../lib/run-context.ts';
 import { pushTestImage, type PushedImage } from '../images/test-images.ts';
 import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
-import { createRunNamespace, deleteRunNamespaces, runPod } from '../observe/pods.ts';
+import { createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { spawnSync } from 'node:child_process';
+import { ownerLabels, PID_LABEL } from './cleanup.ts';
 import { startRegistry, type RegistryHandle } from './registry.ts';
 import { RegistryFaults } from './faults.ts';
 import { configureNodesForRegistry, hostsEntry, kindNodes, unconfigureNodes } from './nodes.ts';
@@ -106,6 +109,23 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
     const r = await runPod(kc, { runId, namespace: ns, name: 'bogus', image: reg.ref('cif/kind', 'v1'), policy: 'Sometimes', nodeName: node });
     expect(r.outcome).toBe('Rejected');
     expect(r.message).toMatch(/imagePullPolicy/);
+  });
+
+  it('sweeps namespaces of dead runs only', async () => {
+    const api = kc.makeApiClient(CoreV1Api);
+    const deadPid = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
+    const deadName = `cif-sweep-dead-${runId}`.slice(0, 63);
+    const clean = (l: Record<string, string>) => Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.replace(/[^A-Za-z0-9._-]/g, '-')]));
+    await api.createNamespace({ body: { metadata: { name: deadName, labels: clean({ ...ownerLabels(runId), [PID_LABEL]: String(deadPid) }) } } });
+    try {
+      const swept = await sweepDeadNamespaces(kc);
+      expect(swept).toContain(deadName);
+      expect(swept).not.toContain(ns);
+      const live = await api.readNamespace({ name: ns });
+      expect(live.status?.phase).toBe('Active');
+    } finally {
+      await deleteNamespace(kc, deadName);
+    }
   });
 
   it('leaves nothing labelled with the run behind once removed (checked in afterAll by removeRunDocker)', async () => {
