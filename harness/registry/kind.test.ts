@@ -10,7 +10,8 @@ import { newRunId } from '../lib/run-context.ts';
 import { pushTestImage, type PushedImage } from '../images/test-images.ts';
 import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
-import { createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
+import { createPullSecret, createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
+import type { FaultMode } from '../report/results.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { ownerLabels, PID_LABEL } from './cleanup.ts';
@@ -111,6 +112,86 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
     expect(r.message).toMatch(/imagePullPolicy/);
   });
 
+  // What each fault looks like to containerd from a node (the README table, as assertions).
+  const EXPECTED: [FaultMode, RegExp, number][] = [
+    ['stopped', /code = Unknown .*dial tcp [\d.]+:\d+: (connect: no route to host|i\/o timeout)/, 40],
+    ['refused', /code = Unknown .*dial tcp [\d.]+:\d+: connect: connection refused/, 5],
+    ['dns', /code = Unknown .*lookup registry-[a-z0-9]+\.cif\.test.*no such host/, 5],
+    ['http-503', /code = Unknown .*failed with status code \[manifests v1\]: 503 Service Unavailable/, 5],
+    ['http-429', /code = Unknown .*failed with status code \[manifests v1\]: 429 Too Many Requests/, 5],
+    ['unauthorized', /code = Unknown .*failed with status code \[manifests v1\]: 401 Unauthorized/, 5],
+    ['forbidden', /code = Unknown .*failed with status code \[manifests v1\]: 403 Forbidden/, 5],
+    ['not-found', /code = NotFound .*cif\/kind:v1: not found/, 5],
+    ['blackhole', /code = (Unknown|DeadlineExceeded) .*dial tcp [\d.]+:\d+: i\/o timeout/, 40],
+  ];
+  it.each(EXPECTED)('fault %s: a CRI pull from the node fails with its error', async (mode, text, maxSeconds) => {
+    await removeRepository(node, `${reg.nodeAddress}/cif/kind`);
+    await faults.setFault(mode, { notFound: { repo: 'cif/kind', tag: 'v1' } });
+    let r;
+    try {
+      r = await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 });
+    } finally {
+      await faults.clearFault();
+    }
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(text);
+    expect(r.seconds).toBeLessThan(maxSeconds);
+    // and the registry is whole again
+    expect((await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 })).ok).toBe(true);
+  }, 180_000);
+
+  it('fault hang: the pull never returns on its own; flapping: a retry pulls; slow: pulls, slower', async () => {
+    await removeRepository(node, `${reg.nodeAddress}/cif/kind`);
+    await faults.setFault('hang');
+    const hung = await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 12 }).finally(() => faults.clearFault());
+    expect(hung).toMatchObject({ ok: false, timedOut: true });
+    expect(hung.seconds).toBeGreaterThanOrEqual(12);
+
+    await faults.setFault('flapping');
+    const first = await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 });
+    const second = await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 });
+    await faults.clearFault();
+    expect(first.error).toMatch(/503 Service Unavailable/);
+    expect(second.ok).toBe(true);
+
+    // A payload no node has seen (containerd keeps layer content after rmi, and every test image shares the
+    // busybox layer): 512 KiB at 128 KiB/s.
+    const version = `slow-${runId.slice(-4)}`;
+    await pushTestImage(reg.pushTarget(), 'cif/kind-slow', 'v1', { version, payloadBytes: 512 * 1024 });
+    await faults.setFault('slow', { proxy: { bytesPerSecond: 128 * 1024 } });
+    const slow = await crictlPull(node, reg.ref('cif/kind-slow', 'v1'), { timeoutSeconds: 60 }).finally(() => faults.clearFault());
+    await removeRepository(node, `${reg.nodeAddress}/cif/kind-slow`);
+    expect(slow.ok).toBe(true);
+    expect(slow.seconds).toBeGreaterThan(3.5);
+  }, 180_000);
+
+  it('credentials: a registry with htpasswd auth — 401 without, pulls with them, pods run with imagePullSecrets', async () => {
+    const auth = { username: 'cif', password: 'kind-pw-1' };
+    const secured = await startRegistry({ runId, network: 'kind', auth, containerName: `cif-registry-${runId}-auth` });
+    try {
+      await configureNodesForRegistry(nodes, secured);
+      await pushTestImage(secured.pushTarget(), 'cif/private', 'v1', 'v1');
+      const anon = await crictlPull(node, secured.ref('cif/private', 'v1'), { timeoutSeconds: 60 });
+      expect(anon.ok).toBe(false);
+      expect(anon.error).toMatch(/401 Unauthorized|authorization|no basic auth credentials/i);
+      const withCreds = await crictlPull(node, secured.ref('cif/private', 'v1'), { timeoutSeconds: 60, credentials: auth });
+      expect(withCreds.ok).toBe(true);
+      await removeRepository(node, `${secured.nodeAddress}/cif/private`);
+
+      await createPullSecret(kc, ns, 'creds', secured.nodeAddress, auth);
+      const base = { runId, namespace: ns, image: secured.ref('cif/private', 'v1'), nodeName: node, policy: 'Always' };
+      const without = await runPod(kc, { ...base, name: 'private-anon' }, { timeoutMs: 60_000 });
+      expect(without.outcome).toBe('ErrImagePull');
+      const withSecret = await runPod(kc, { ...base, name: 'private-creds', imagePullSecrets: ['creds'] }, { timeoutMs: 60_000 });
+      expect(withSecret).toMatchObject({ outcome: 'Running', version: 'v1' });
+      console.log(`auth registry, no credentials: ${anon.error}\npod without secret: ${without.message}`);
+    } finally {
+      await removeRepository(node, `${secured.nodeAddress}/cif/private`).catch(() => undefined);
+      await unconfigureNodes(nodes, secured).catch(() => undefined);
+      await secured.remove();
+    }
+  }, 180_000);
+
   it('sweeps namespaces of dead runs only', async () => {
     const api = kc.makeApiClient(CoreV1Api);
     const deadPid = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
@@ -130,6 +211,6 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
 
   it('leaves nothing labelled with the run behind once removed (checked in afterAll by removeRunDocker)', async () => {
     const out = await run('docker', ['ps', '-a', '-q', '--filter', `label=cif.run=${runId}`]);
-    expect(out.stdout.split('\n').filter(Boolean)).toHaveLength(1); // just the registry, until afterAll
+    expect(out.stdout.split('\n').filter(Boolean)).toHaveLength(1); // just the first registry, until afterAll
   });
 });
