@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { digestOf, hasEvent, podState, rejectionMessage, summarizeEvents } from './pod-status.ts';
+import { digestOf, firstFailureTime, hasEvent, podState, rejectionMessage, summarizeEvents } from './pod-status.ts';
 import { podManifest } from './pods.ts';
 
 const D = 'sha256:' + 'ab'.repeat(32);
@@ -102,6 +102,16 @@ describe('summarizeEvents', () => {
     expect(s[2]).toMatchObject({ type: 'Normal', count: 1, message: '' });
     expect(hasEvent(s, 'PullFailedUsingCached')).toBe(true);
     expect(hasEvent(s, 'Failed')).toBe(false);
+    expect(firstFailureTime(s)).toBeUndefined();
+  });
+
+  it('finds the first kubelet failure', () => {
+    const s = summarizeEvents([
+      { metadata: {}, involvedObject: {}, type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull', firstTimestamp: new Date('2026-01-01T00:00:04Z') },
+      { metadata: {}, involvedObject: {}, type: 'Warning', reason: 'Failed', message: 'Failed to pull image', firstTimestamp: new Date('2026-01-01T00:00:03Z') },
+      { metadata: {}, involvedObject: {}, type: 'Normal', reason: 'Pulling', firstTimestamp: new Date('2026-01-01T00:00:01Z') },
+    ]);
+    expect(firstFailureTime(s)?.toISOString()).toBe('2026-01-01T00:00:03.000Z');
   });
 });
 

@@ -114,6 +114,11 @@ export function summarizeEvents(events: readonly CoreV1Event[]): EventSummary[] 
   return out.sort((a, b) => (a.first?.getTime() ?? 0) - (b.first?.getTime() ?? 0));
 }
 
+/** When the kubelet first reported a failure for the pod (its first Warning `Failed` event). */
+export function firstFailureTime(events: readonly EventSummary[]): Date | undefined {
+  return events.find((e) => e.type === 'Warning' && e.reason === 'Failed')?.first;
+}
+
 export function hasEvent(events: readonly EventSummary[], reason: string): boolean {
   return events.some((e) => e.reason === reason);
 }

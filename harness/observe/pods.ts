@@ -9,7 +9,7 @@ import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-nod
 import { cleanups } from '../lib/run-context.ts';
 import { parseMarker } from '../images/test-images.ts';
 import { ownerIsGone, ownerLabels } from '../registry/cleanup.ts';
-import { FAILURE_REASONS, podState, rejectionMessage, summarizeEvents, type EventSummary, type PodState } from './pod-status.ts';
+import { FAILURE_REASONS, firstFailureTime, podState, rejectionMessage, summarizeEvents, type EventSummary, type PodState } from './pod-status.ts';
 
 export function loadKubeConfig(kubeconfig?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -140,7 +140,10 @@ export interface PodObservation {
   events: EventSummary[];
   /** Seconds from the create call to the terminal state, by this process's clock (ms precision). */
   watchSeconds?: number;
-  /** Seconds from creationTimestamp to the container's startedAt (API, second precision; Running only). */
+  /**
+   * API time (second precision): creationTimestamp → the container's startedAt when Running, → the first
+   * kubelet `Failed` event otherwise.
+   */
   apiSeconds?: number;
   createdAt?: Date;
 }
@@ -260,6 +263,10 @@ export async function observePod(
     obs.version = await readVersion(kc, namespace, name);
   }
   obs.events = await collectEvents(kc, namespace, name, { settleMs: options.eventSettleMs ?? 1_500, awaitReason: options.awaitEventReason });
+  if (terminal && terminal.state.state !== 'Running' && createdAt) {
+    const failedAt = firstFailureTime(obs.events);
+    if (failedAt) obs.apiSeconds = (failedAt.getTime() - createdAt.getTime()) / 1000;
+  }
   return obs;
 }
 

@@ -101,6 +101,8 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
       expect(failed.outcome).toBe('ErrImagePull');
       expect(failed.message).toMatch(/503/);
       expect(failed.events.some((e) => e.reason === 'Failed' && /503/.test(e.message))).toBe(true);
+      expect(failed.apiSeconds).toBeGreaterThanOrEqual(0);
+      expect(failed.apiSeconds).toBeLessThan(30);
     } finally {
       await faults.clearFault();
     }

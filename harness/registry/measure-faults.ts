@@ -14,9 +14,9 @@ import { FAULT_MODES, type FaultMode } from '../report/results.ts';
 import { cleanups, installSignalHandlers, newRunId } from '../lib/run-context.ts';
 import { pushTestImage } from '../images/test-images.ts';
 import { crictlPull, removeRepository } from '../cluster/node-images.ts';
-import { RegistryFaults, FAULT_DOCS } from './faults.ts';
-import { configureNodesForRegistry, kindNodes, unconfigureNodes } from './nodes.ts';
-import { startRegistry } from './registry.ts';
+import { FAULT_DOCS } from './faults.ts';
+import { kindNodes } from './nodes.ts';
+import { startRegistryRig } from './rig.ts';
 import { sweepDeadRuns } from './cleanup.ts';
 
 export interface FaultMeasurement {
@@ -69,11 +69,8 @@ async function main(): Promise<number> {
   if (swept.length) process.stderr.write(`removed leftovers of dead runs: ${swept.join(', ')}\n`);
 
   const runId = newRunId();
-  const reg = await startRegistry({ runId, network: values.network });
-  cleanups.add('unconfigure nodes', () => unconfigureNodes([node], reg));
-  await configureNodesForRegistry([node], reg);
-  const faults = new RegistryFaults(reg, [node]);
-  cleanups.add('clear fault', () => faults.clearFault());
+  const rig = await startRegistryRig({ runId, nodes: [node], network: values.network });
+  const { registry: reg, faults } = rig;
   await pushTestImage(reg.pushTarget(), 'cif/measure', 'v1', 'v1');
   await pushTestImage(reg.pushTarget(), 'cif/measure-slow', 'v1', { version: 'v1', payloadBytes: 512 * 1024 });
   process.stderr.write(`registry ${reg.containerName}: nodes pull ${reg.nodeAddress} (proxy ${reg.proxyIp}:${reg.port}); measuring on ${node}\n`);
@@ -98,7 +95,7 @@ async function main(): Promise<number> {
   const table = formatMeasurements(rows, timeoutSeconds);
   process.stdout.write(table + '\n');
   if (values.out) await writeFile(values.out, JSON.stringify({ node, nodeAddress: reg.nodeAddress, rows }, null, 2) + '\n');
-  await cleanups.runAll();
+  await rig.stop();
   return 0;
 }
 
