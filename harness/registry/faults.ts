@@ -96,6 +96,8 @@ export class RegistryFaults {
   private active: FaultMode = 'none';
   private restores: Restore[] = [];
   private unregister: (() => void) | undefined;
+  private inflight: Promise<void> = Promise.resolve();
+  private closed = false;
 
   /** nodes: the kind node containers to apply node-level modes in (may be empty for plain-docker tests). */
   constructor(
@@ -107,11 +109,31 @@ export class RegistryFaults {
     return this.active;
   }
 
+  /**
+   * Switches to `mode` (clearing the previous fault first). Each change registers its undo before it is
+   * made, and a signal-time cleanup waits for a change in flight, so an interrupt at any point leaves no
+   * DROP rule, hosts line or stopped registry behind. After close() it refuses.
+   */
   async setFault(mode: FaultMode, options: FaultOptions = {}): Promise<void> {
     if (!FAULT_MODES.includes(mode)) throw new Error(`unknown fault mode ${JSON.stringify(mode)}; known: ${FAULT_MODES.join(', ')}`);
-    await this.clearFault(options);
+    if (this.closed) throw new Error(`registry faults for ${this.registry.containerName} are closed (the run is cleaning up)`);
+    const op = this.inflight.then(() => this.apply(mode, options));
+    this.inflight = op.catch(() => undefined);
+    return op;
+  }
+
+  /** Clears the fault and refuses further ones: what a signal-time cleanup calls. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inflight;
+    await this.restoreAll();
+  }
+
+  private async apply(mode: FaultMode, options: FaultOptions): Promise<void> {
+    if (this.closed) throw new Error(`registry faults for ${this.registry.containerName} are closed (the run is cleaning up)`);
+    await this.restoreAll();
     // On SIGINT/SIGTERM the fault is undone before the registry goes (nodes must not keep DROP rules).
-    this.unregister ??= cleanups.add(`registry fault on ${this.registry.containerName}`, () => this.clearFault());
+    this.unregister ??= cleanups.add(`registry fault on ${this.registry.containerName}`, () => this.close());
     const r = this.registry;
     const settle = async () => {
       if (this.nodes.length && !options.noSettle) await new Promise((res) => setTimeout(res, HOSTS_CACHE_SETTLE_MS));
@@ -122,33 +144,35 @@ export class RegistryFaults {
       case 'stopped': {
         const ip = await r.containerIp();
         if (ip && this.nodes.length) {
-          await setHostsEntry(this.nodes, r.hostName, ip);
           this.restores.push(async () => {
             await setHostsEntry(this.nodes, r.hostName, r.proxyIp);
             await settle();
           });
+          await setHostsEntry(this.nodes, r.hostName, ip);
         }
+        this.restores.push(async () => {
+          if (!(await r.running())) await r.start();
+        });
         await r.stop();
-        this.restores.push(() => r.start());
         await settle();
         break;
       }
       case 'refused':
-        await r.proxy.setMode('refused');
         this.restores.push(() => r.proxy.setMode('pass'));
+        await r.proxy.setMode('refused');
         break;
       case 'blackhole':
         if (!this.nodes.length) throw new Error('the blackhole fault acts inside kind nodes: give RegistryFaults the node names');
-        await setBlackhole(this.nodes, r.proxyIp, r.port, r.runId, true);
         this.restores.push(() => setBlackhole(this.nodes, r.proxyIp, r.port, r.runId, false));
+        await setBlackhole(this.nodes, r.proxyIp, r.port, r.runId, true);
         break;
       case 'dns':
         if (!this.nodes.length) throw new Error('the dns fault acts inside kind nodes: give RegistryFaults the node names');
-        await setHostsEntry(this.nodes, r.hostName, undefined);
         this.restores.push(async () => {
           await setHostsEntry(this.nodes, r.hostName, r.proxyIp);
           await settle();
         });
+        await setHostsEntry(this.nodes, r.hostName, undefined);
         await settle();
         break;
       case 'not-found': {
@@ -157,23 +181,29 @@ export class RegistryFaults {
         const client = new RegistryClient(r.hostAddress, r.credentials);
         const saved = await client.getManifest(t.repo, t.tag);
         if (!saved) throw new Error(`not-found fault: ${t.repo}:${t.tag} is not in the registry (push it first)`);
-        await client.deleteManifest(t.repo, saved.digest);
         // Blobs stay (no garbage collection), so putting the manifest back restores the tag exactly.
         this.restores.push(async () => {
           await new RegistryClient(r.hostAddress, r.credentials).putManifest(t.repo, t.tag, saved.body, saved.mediaType);
         });
+        await client.deleteManifest(t.repo, saved.digest);
         break;
       }
       default:
         // http-503, http-429, unauthorized, forbidden, slow, flapping, hang: the proxy makes them.
-        await r.proxy.setMode(mode, options.proxy);
         this.restores.push(() => r.proxy.setMode('pass'));
+        await r.proxy.setMode(mode, options.proxy);
     }
     this.active = mode;
   }
 
   /** Undoes the active fault (last change first). Safe to call with none active. */
-  async clearFault(_options: FaultOptions = {}): Promise<void> {
+  async clearFault(): Promise<void> {
+    const op = this.inflight.then(() => this.restoreAll());
+    this.inflight = op.catch(() => undefined);
+    return op;
+  }
+
+  private async restoreAll(): Promise<void> {
     const errors: string[] = [];
     while (this.restores.length) {
       const restore = this.restores.pop()!;

@@ -34,13 +34,15 @@ export async function startRegistryRig(o: {
   }
   const registry = await startRegistry({ runId: o.runId, network: o.network ?? 'kind', auth: o.auth, containerName: o.containerName });
   let stopped = false;
+  let configuring: Promise<void> = Promise.resolve();
   const faults = new RegistryFaults(registry, nodes);
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     unregister();
     const errors: string[] = [];
-    await faults.clearFault().catch((e: Error) => errors.push(e.message));
+    await configuring.catch(() => undefined); // a wiring in flight finishes first, then is undone
+    await faults.close().catch((e: Error) => errors.push(e.message));
     await unconfigureNodes(nodes, registry).catch((e: Error) => errors.push(e.message));
     await registry.remove();
     if (errors.length) throw new Error(`stopping the registry rig: ${errors.join('; ')}`);
@@ -48,7 +50,8 @@ export async function startRegistryRig(o: {
   // Registered after startRegistry's own cleanup, so it runs first: nodes are unwired before the registry goes.
   const unregister = cleanups.add(`registry rig ${registry.containerName}`, stop);
   try {
-    await configureNodesForRegistry(nodes, registry);
+    configuring = configureNodesForRegistry(nodes, registry);
+    await configuring;
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
