@@ -18,7 +18,7 @@ import { run } from '../lib/exec.ts';
 import { newRunId, runLabels } from '../lib/run-context.ts';
 import { buildRecordPath, readBuildRecord, type BuildRecord } from '../images/node.ts';
 import { clusterNodes, deleteCluster, ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
-import { hostsTomlPath, writeRegistryHosts } from './registry-hosts.ts';
+import { hostsTomlPath, writeHostsToml } from '../registry/nodes.ts';
 
 const dockerUp = (await run('docker', ['info'], { reject: false, timeout: 15_000 }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
 let build: BuildRecord | undefined;
@@ -103,7 +103,7 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
     expect(bad.exitCode).not.toBe(0);
     // …and it failed for the reason under test: containerd spoke HTTPS to a plain-HTTP server
     expect(bad.stderr).toMatch(/http: server gave HTTP response to HTTPS client|tls|https/i);
-    await writeRegistryHosts([node.containerName], { host: `${registry}:5000`, endpoint: `http://${registry}:5000` });
+    await writeHostsToml([node.containerName], `${registry}:5000`);
     const good = await run('docker', ['exec', node.containerName, 'crictl', 'pull', image], { reject: false, timeout: 60_000 });
     expect(good.stderr + good.stdout).toMatch(/Image is up to date/);
     expect(good.exitCode).toBe(0);
@@ -111,7 +111,7 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
   });
 
   it('a pod from the local registry reaches Running', async () => {
-    await writeRegistryHosts(info.nodes.map((n) => n.containerName), { host: `${registry}:5000`, endpoint: `http://${registry}:5000` });
+    await writeHostsToml(info.nodes.map((n) => n.containerName), `${registry}:5000`);
     await k('run', POD.registry, `--image=${image}`, '--image-pull-policy=Always', '--restart=Never', '--labels', `cif.run=${runId}`);
     await k('wait', '--for=jsonpath={.status.phase}=Running', `pod/${POD.registry}`, '--timeout=90s');
   }, 120_000);
@@ -120,7 +120,7 @@ describe.skipIf(Boolean(why))('kind cluster on our node image (integration)', ()
     const cp = info.nodes.find((n) => n.role === 'control-plane')!;
     const worker = info.nodes.find((n) => n.role === 'worker');
     if (!worker) return expect.fail('needs a worker node (cluster up --workers 1)');
-    await writeRegistryHosts(info.nodes.map((n) => n.containerName), { host: `${registry}:5000`, endpoint: `http://${registry}:5000` });
+    await writeHostsToml(info.nodes.map((n) => n.containerName), `${registry}:5000`);
     const pod = (name: string, node: string, args: string[]) =>
       JSON.stringify({
         apiVersion: 'v1',

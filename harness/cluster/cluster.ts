@@ -28,6 +28,7 @@ import {
   renderKindConfig,
   type ClusterSpec,
 } from './kind-config.ts';
+import { processAlive } from '../lib/process.ts';
 
 export const DEFAULT_CLUSTER = 'cif';
 /** kind puts every cluster's nodes on this docker network. */
@@ -238,7 +239,7 @@ export async function withLock<T>(dir: string, timeoutS: number, fn: () => Promi
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => 'NaN'));
-      if (Number.isInteger(holder) && !alive(holder)) {
+      if (Number.isInteger(holder) && !processAlive(holder)) {
         await rm(dir, { recursive: true, force: true });
         continue;
       }
@@ -253,11 +254,3 @@ export async function withLock<T>(dir: string, timeoutS: number, fn: () => Promi
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -21,6 +21,7 @@ import { dockerBuild, imageExists, labelLines, rootfsImage, ROOTFS } from './bas
 import { GO_TOOLS, goModuleBinary, type ComponentImages } from './components.ts';
 import { cniManifest } from './components-cni.ts';
 import { NODE_FILES, nodeBaseDockerfile } from './node-files.ts';
+import { processAlive } from '../lib/process.ts';
 
 export const NODE_BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
 export const NODE_REPO = 'cif/node';
@@ -191,14 +192,6 @@ export async function removeStaleBuildContainers(): Promise<string[]> {
   return stale;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** `docker save names… | docker exec -i C ctr -n k8s.io images import --no-unpack -` (one stream: shared layers once) */
 async function importImages(container: string, names: string[]): Promise<void> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from './process.ts';
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.CIF_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cif');
@@ -78,11 +79,3 @@ async function discardStale(parent: string, key: string): Promise<void> {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

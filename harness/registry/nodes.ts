@@ -22,6 +22,7 @@ const HOSTS_TAG = '# cif-registry';
  * and resolves, so a pull makes exactly one attempt — as it would against a registry with no hosts.toml.
  */
 export function hostsToml(registryHost: string, endpoint = `http://${registryHost}`): string {
+  if (!/^https?:\/\/[^/\s"]+$/.test(endpoint)) throw new Error(`registry endpoint ${JSON.stringify(endpoint)} is not http(s)://host[:port]`);
   return [
     '# Written by the cif harness: the test registry speaks plain HTTP.',
     `server = "${endpoint}"`,
@@ -37,14 +38,25 @@ function checkName(what: string, value: string): void {
   if (!/^[A-Za-z0-9.:_[\]-]+$/.test(value)) throw new Error(`${what} ${JSON.stringify(value)} has characters unsafe for a node config`);
 }
 
-/** Writes /etc/containerd/certs.d/<registryHost>/hosts.toml in each node. */
-export async function writeHostsToml(nodes: readonly string[], registryHost: string, endpoint?: string): Promise<void> {
+/** Where containerd looks for a registry's config: certs.d/<host[:port]>/hosts.toml. */
+export function hostsTomlPath(registryHost: string): string {
   checkName('registry host', registryHost);
-  const dir = `${CERTS_DIR}/${registryHost}`;
+  if (registryHost.includes('..')) throw new Error(`registry host ${JSON.stringify(registryHost)} is not host[:port]`);
+  return `${CERTS_DIR}/${registryHost}/hosts.toml`;
+}
+
+/**
+ * Writes /etc/containerd/certs.d/<registryHost>/hosts.toml in each node: to a temp file renamed into place,
+ * because containerd reads the file on every pull and must never see half of it.
+ */
+export async function writeHostsToml(nodes: readonly string[], registryHost: string, endpoint?: string): Promise<void> {
+  const path = hostsTomlPath(registryHost);
+  const dir = path.slice(0, path.lastIndexOf('/'));
+  const text = hostsToml(registryHost, endpoint);
   await Promise.all(
     nodes.map((node) =>
-      run('docker', ['exec', '-i', node, 'sh', '-c', `mkdir -p '${dir}' && cat > '${dir}/hosts.toml'`], {
-        input: hostsToml(registryHost, endpoint),
+      run('docker', ['exec', '-i', node, 'sh', '-c', `mkdir -p '${dir}' && cat > '${path}.tmp' && mv '${path}.tmp' '${path}'`], {
+        input: text,
         timeout: 30_000,
       }),
     ),

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../lib/errors.ts';
 import { renderAll } from './render.ts';
 import type { RunResults } from './results.ts';
+import { processAlive } from '../lib/process.ts';
 
 export interface WriteOptions {
   reportsDir: string;
@@ -21,14 +22,6 @@ export interface WriteOptions {
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes `.tmp-*` / `.latest-*` left by processes that no longer run. */
 export async function sweepStale(reportsDir: string): Promise<void> {
@@ -40,7 +33,7 @@ export async function sweepStale(reportsDir: string): Promise<void> {
   }
   for (const n of names) {
     const m = /^\.(?:tmp-.*|latest)-(\d+)$/.exec(n);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) await rm(join(reportsDir, n), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) await rm(join(reportsDir, n), { recursive: true, force: true });
   }
 }
 
