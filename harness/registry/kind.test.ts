@@ -136,7 +136,7 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
       await faults.clearFault();
     }
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(text);
+    expect(r.error, `${mode} after ${r.seconds} s: ${r.error}`).toMatch(text);
     expect(r.seconds).toBeLessThan(maxSeconds);
     // and the registry is whole again
     expect((await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 })).ok).toBe(true);
@@ -192,6 +192,9 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
       await unconfigureNodes(nodes, secured).catch(() => undefined);
       await secured.remove();
     }
+    // Two registries in one run have their own names: unwiring one leaves the other reachable.
+    expect(secured.hostName).not.toBe(reg.hostName);
+    expect(await hostsEntry(node, reg.hostName)).toBe(reg.proxyIp);
   }, 180_000);
 
   it('sweeps namespaces of dead runs only', async () => {

@@ -17,6 +17,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashInputs } from '../lib/cache.ts';
 import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
 import { cleanups } from '../lib/run-context.ts';
@@ -33,7 +34,7 @@ export interface StartRegistryOptions {
   network?: string;
   /** Enable htpasswd auth with this single user. */
   auth?: RegistryCredentials;
-  /** The name nodes resolve (default `registry-<last 6 of runId>.cif.test`). */
+  /** The name nodes resolve (default `registry-<8 hex of a hash of the container name>.cif.test`). */
   hostName?: string;
   /** Container name (default `cif-registry-<runId>`). */
   containerName?: string;
@@ -93,7 +94,9 @@ async function inspect(name: string, format: string): Promise<string> {
 export async function startRegistry(o: StartRegistryOptions): Promise<RegistryHandle> {
   const image = await ensureRegistryImage();
   const containerName = o.containerName ?? `cif-registry-${o.runId}`;
-  const hostName = o.hostName ?? `registry-${o.runId.replace(/[^a-z0-9]/g, '').slice(-6)}.cif.test`;
+  // Derived from the container name, so a second registry in the same run (e.g. a private one) gets its own
+  // hosts line and removing one never unwires the other.
+  const hostName = o.hostName ?? `registry-${hashInputs(containerName, 8)}.cif.test`;
   const proxyIp = o.network ? await networkGateway(o.network) : '127.0.0.1';
   const port = await freePort(proxyIp);
 
