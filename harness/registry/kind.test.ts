@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { run } from '../lib/exec.ts';
 import { newRunId } from '../lib/run-context.ts';
-import { pushTestImage, type PushedImage } from '../images/test-images.ts';
+import { crashCommand, pushTestImage, type PushedImage } from '../images/test-images.ts';
 import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
 import { createPullSecret, createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
@@ -106,6 +106,20 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
     } finally {
       await faults.clearFault();
     }
+  });
+
+  it('observe with until: a crash loop, stopped after two restarts, with its event timeline and version', async () => {
+    const obs = await runPod(
+      kc,
+      { runId, namespace: ns, name: 'crashloop', image: reg.ref('cif/kind', 'v1'), policy: 'IfNotPresent', nodeName: node, command: crashCommand() },
+      { timeoutMs: 90_000, until: (s) => s.state.restartCount >= 2 },
+    );
+    expect(obs.timedOut).toBe(false);
+    expect(obs.state?.restartCount).toBeGreaterThanOrEqual(2);
+    expect(obs.version).toBe('v1');
+    const started = obs.timeline.filter((e) => e.reason === 'Started');
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    expect(started[1]!.seconds).toBeGreaterThan(started[0]!.seconds);
   });
 
   it('an unknown policy is rejected by the API with its validation message', async () => {
