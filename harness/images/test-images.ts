@@ -155,6 +155,11 @@ export function entrypointScript(afterMarker?: string): string {
   ].join('; ');
 }
 
+/** A pod command for a crash loop with any test image: print the marker, exit 1. */
+export function crashCommand(): string[] {
+  return ['/bin/sh', '-c', entrypointScript('exit 1')];
+}
+
 export async function buildTestImage(spec: TestImageSpec): Promise<BuiltImage> {
   checkVersion(spec.version);
   const base = await busyboxLayer();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { digestOf, firstFailureTime, hasEvent, podState, rejectionMessage, summarizeEvents } from './pod-status.ts';
+import { digestOf, firstFailureTime, hasEvent, podState, rejectionMessage, summarizeEvents, timelineEntries } from './pod-status.ts';
 import { podManifest } from './pods.ts';
 
 const D = 'sha256:' + 'ab'.repeat(32);
@@ -40,7 +40,7 @@ describe('podState', () => {
   });
 
   it('ContainerCreating and no status yet are pending, not terminal', () => {
-    expect(podState(pod({ waiting: { reason: 'ContainerCreating' } }))).toMatchObject({ state: 'Pending', terminal: false });
+    expect(podState(pod({ waiting: { reason: 'ContainerCreating' } }))).toMatchObject({ state: 'Pending', terminal: false, waitingReason: 'ContainerCreating' });
     const empty: V1Pod = { spec: { containers: [] }, status: { phase: 'Pending' } };
     expect(podState(empty)).toMatchObject({ state: 'Pending', terminal: false });
   });
@@ -146,5 +146,17 @@ describe('podManifest', () => {
     expect(m.spec!.nodeName).toBe('cif-worker');
     expect(m.spec!.imagePullSecrets).toEqual([{ name: 'creds' }]);
     expect(m.metadata!.labels).toMatchObject({ 'cif.run': 'r1', 'cif.owner': 'cached-if-failed', scenario: 's1' });
+  });
+});
+
+describe('timelineEntries', () => {
+  it('unrolls count increases per event uid and ignores repeats', () => {
+    const seen = new Map<string, number>();
+    const ev = (count: number): CoreV1Event => ({ metadata: { uid: 'u1' }, involvedObject: {}, reason: 'BackOff', type: 'Normal', message: 'Back-off pulling image', count });
+    expect(timelineEntries(seen, ev(1), 1.5)).toEqual([{ reason: 'BackOff', type: 'Normal', message: 'Back-off pulling image', seconds: 1.5 }]);
+    expect(timelineEntries(seen, ev(1), 2)).toEqual([]);
+    expect(timelineEntries(seen, ev(3), 4).map((e) => e.seconds)).toEqual([4, 4]);
+    const series: CoreV1Event = { metadata: { uid: 'u2' }, involvedObject: {}, reason: 'Pulled', series: { count: 2 } as never, count: 1 };
+    expect(timelineEntries(seen, series, 5)).toHaveLength(2);
   });
 });

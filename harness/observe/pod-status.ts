@@ -31,6 +31,8 @@ export interface PodState {
   /** The image digest (sha256:…) out of imageID, when it has one. */
   digest?: string;
   restartCount: number;
+  /** The container's raw Waiting reason (ContainerCreating included), when it is waiting. */
+  waitingReason?: string;
   node?: string;
   /** The container's running start (API timestamp, second precision). */
   startedAt?: Date;
@@ -66,8 +68,8 @@ export function podState(pod: V1Pod, stopOn: readonly string[] = FAILURE_REASONS
   }
   if (cs?.state?.waiting) {
     const reason = cs.state.waiting.reason ?? '';
-    if (PROGRESS_REASONS.has(reason)) return { ...base, state: 'Pending', terminal: false };
-    return { ...base, state: reason, terminal: stopOn.includes(reason), message: cs.state.waiting.message };
+    if (PROGRESS_REASONS.has(reason)) return { ...base, state: 'Pending', terminal: false, waitingReason: reason || undefined };
+    return { ...base, state: reason, terminal: stopOn.includes(reason), message: cs.state.waiting.message, waitingReason: reason };
   }
   if (cs?.state?.terminated) {
     const t = cs.state.terminated;
@@ -112,6 +114,28 @@ export function summarizeEvents(events: readonly CoreV1Event[]): EventSummary[] 
     };
   });
   return out.sort((a, b) => (a.first?.getTime() ?? 0) - (b.first?.getTime() ?? 0));
+}
+
+export interface TimelineEntry {
+  reason: string;
+  type: string;
+  message: string;
+  /** Seconds after the observation started (the create call), by this process's clock. */
+  seconds: number;
+}
+
+/**
+ * The new occurrences an event object stands for, given the counts seen so far (keyed by event uid; updated
+ * in place): an aggregated event whose count went 1 → 3 yields two entries. Pure but for `seen`.
+ */
+export function timelineEntries(seen: Map<string, number>, e: CoreV1Event, seconds: number): TimelineEntry[] {
+  const uid = e.metadata?.uid ?? `${e.reason}|${e.message}`;
+  const count = e.series?.count ?? e.count ?? 1;
+  const before = seen.get(uid) ?? 0;
+  if (count <= before) return [];
+  seen.set(uid, count);
+  const entry = { reason: e.reason ?? '', type: e.type ?? 'Normal', message: e.message ?? '', seconds };
+  return Array.from({ length: Math.min(count - before, 1_000) }, () => ({ ...entry }));
 }
 
 /** When the kubelet first reported a failure for the pod (its first Warning `Failed` event). */

@@ -5,11 +5,21 @@
  * stalls) until a terminal state, bounded by a timeout. Namespaces are per run and labelled so cleanup finds
  * them, also after a crash.
  */
-import { CoreV1Api, KubeConfig, Watch, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { cleanups } from '../lib/run-context.ts';
 import { parseMarker } from '../images/test-images.ts';
 import { ownerIsGone, ownerLabels } from '../registry/cleanup.ts';
-import { FAILURE_REASONS, firstFailureTime, podState, rejectionMessage, summarizeEvents, type EventSummary, type PodState } from './pod-status.ts';
+import {
+  FAILURE_REASONS,
+  firstFailureTime,
+  podState,
+  rejectionMessage,
+  summarizeEvents,
+  timelineEntries,
+  type EventSummary,
+  type PodState,
+  type TimelineEntry,
+} from './pod-status.ts';
 
 export function loadKubeConfig(kubeconfig?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -138,6 +148,10 @@ export interface PodObservation {
   digest?: string;
   node?: string;
   events: EventSummary[];
+  /** Every event occurrence seen by the watch, in order, counts unrolled (seconds after the create call). */
+  timeline: TimelineEntry[];
+  /** The timeout ended the observation (outcome `Timeout`; `state` is the last state seen). */
+  timedOut: boolean;
   /** Seconds from the create call to the terminal state, by this process's clock (ms precision). */
   watchSeconds?: number;
   /**
@@ -159,6 +173,22 @@ export interface ObserveOptions {
   eventSettleMs?: number;
   /** Read the marker from the logs (default true). */
   readVersion?: boolean;
+  /**
+   * Decide yourself when to stop: called on every change the watches see (pod status or an event) with the
+   * state so far; return true to stop. Replaces the stopOn rule. On timeout the result has timedOut: true.
+   */
+  until?: (snapshot: PodSnapshot) => boolean;
+}
+
+export interface PodSnapshot {
+  pod: V1Pod;
+  state: PodState;
+  /** The pod's events so far (from the event watch). */
+  events: EventSummary[];
+  /** Every event occurrence in watch order, counts unrolled, seconds after the create call. */
+  timeline: TimelineEntry[];
+  /** Seconds since the create call. */
+  seconds: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -173,7 +203,7 @@ export async function runPod(kc: KubeConfig, input: PodInput, options: ObserveOp
   } catch (err) {
     const rej = rejectionMessage(err);
     if (rej && (rej.code === 422 || rej.code === 403 || rej.code === 400)) {
-      return { outcome: 'Rejected', message: rej.message, events: [], watchSeconds: (Date.now() - t0) / 1000 };
+      return { outcome: 'Rejected', message: rej.message, events: [], timeline: [], timedOut: false, watchSeconds: (Date.now() - t0) / 1000 };
     }
     throw err;
   }
@@ -194,40 +224,69 @@ export async function observePod(
   let last: V1Pod | undefined;
   let terminal: { pod: V1Pod; state: PodState; at: number } | undefined;
   let wake: () => void = () => undefined;
+  const eventsByUid = new Map<string, CoreV1Event>();
+  const seenCounts = new Map<string, number>();
+  const timeline: TimelineEntry[] = [];
+  const currentEvents = () => summarizeEvents([...eventsByUid.values()]);
 
   const consider = (pod: V1Pod | undefined) => {
-    if (!pod || terminal) return;
-    last = pod;
-    const state = podState(pod, stopOn);
-    if (state.terminal) {
-      terminal = { pod, state, at: Date.now() };
+    if (pod) last = pod;
+    if (!last || terminal) return;
+    const state = podState(last, stopOn);
+    const done = options.until
+      ? options.until({ pod: last, state, events: currentEvents(), timeline: [...timeline], seconds: (Date.now() - t0) / 1000 })
+      : state.terminal;
+    if (done) {
+      terminal = { pod: last, state, at: Date.now() };
       wake();
     }
   };
+  const considerEvent = (e: CoreV1Event | undefined) => {
+    const uid = e?.metadata?.uid;
+    if (!e || !uid) return;
+    eventsByUid.set(uid, e);
+    timeline.push(...timelineEntries(seenCounts, e, (Date.now() - t0) / 1000));
+    consider(undefined);
+  };
 
   const watch = new Watch(kc);
-  let controller: AbortController | undefined;
-  let resourceVersion = options.resourceVersion;
-  const startWatch = async () => {
-    controller = await watch.watch(
-      `/api/v1/namespaces/${namespace}/pods`,
-      { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: true },
-      (phase, obj: V1Pod) => {
-        if (obj?.metadata?.resourceVersion) resourceVersion = obj.metadata.resourceVersion;
-        if (phase === 'ADDED' || phase === 'MODIFIED') consider(obj);
+  type Stream = { path: string; selector: string; rv?: string; controller?: AbortController; onObject: (o: never) => void };
+  const streams: Stream[] = [
+    { path: `/api/v1/namespaces/${namespace}/pods`, selector: `metadata.name=${name}`, rv: options.resourceVersion, onObject: (o: V1Pod) => consider(o) },
+  ];
+  if (options.until) {
+    streams.push({
+      path: `/api/v1/namespaces/${namespace}/events`,
+      selector: `involvedObject.kind=Pod,involvedObject.name=${name}`,
+      onObject: (o: CoreV1Event) => considerEvent(o),
+    });
+  }
+  const startWatch = async (st: Stream) => {
+    st.controller = await watch.watch(
+      st.path,
+      { fieldSelector: st.selector, ...(st.rv ? { resourceVersion: st.rv } : {}), allowWatchBookmarks: true },
+      (phase, obj: { metadata?: { resourceVersion?: string } }) => {
+        if (obj?.metadata?.resourceVersion) st.rv = obj.metadata.resourceVersion;
+        if (phase === 'ADDED' || phase === 'MODIFIED') st.onObject(obj as never);
       },
       (err: unknown) => {
         // Restarted by the loop on its next tick (≤ 2 s), not at once: a failing watch must not spin.
-        controller = undefined;
-        if (err) resourceVersion = undefined; // e.g. 410 Gone: start again from now
+        st.controller = undefined;
+        if (err) st.rv = undefined; // e.g. 410 Gone: start again from now
       },
     );
   };
 
   try {
     for (let polls = 0; !terminal && Date.now() < deadline && polls < 10_000; polls++) {
-      if (!controller) await startWatch().catch(() => undefined);
-      // The poll is a safety net (a stalled watch), not the main signal: every 2 s at most.
+      for (const st of streams) if (!st.controller) await startWatch(st).catch(() => undefined);
+      // The polls are a safety net (a stalled watch), not the main signal: every 2 s at most.
+      if (options.until) {
+        const listed = await api
+          .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` })
+          .catch(() => undefined);
+        for (const e of listed?.items ?? []) considerEvent(e);
+      }
       consider(await api.readNamespacedPod({ name, namespace }).catch(() => undefined));
       if (terminal) break;
       await new Promise<void>((resolve) => {
@@ -239,7 +298,7 @@ export async function observePod(
       });
     }
   } finally {
-    controller?.abort();
+    for (const st of streams) st.controller?.abort();
   }
 
   const pod = terminal?.pod ?? last;
@@ -253,13 +312,15 @@ export async function observePod(
     digest: state?.digest,
     node: state?.node,
     events: [],
+    timeline,
+    timedOut: !terminal,
     watchSeconds: terminal ? (terminal.at - t0) / 1000 : undefined,
     createdAt,
   };
   if (terminal?.state.state === 'Running' && createdAt && state?.startedAt) {
     obs.apiSeconds = (state.startedAt.getTime() - createdAt.getTime()) / 1000;
   }
-  if (terminal?.state.state === 'Running' && options.readVersion !== false) {
+  if ((state?.state === 'Running' || (state?.restartCount ?? 0) > 0) && options.readVersion !== false) {
     obs.version = await readVersion(kc, namespace, name);
   }
   obs.events = await collectEvents(kc, namespace, name, { settleMs: options.eventSettleMs ?? 1_500, awaitReason: options.awaitEventReason });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../lib/exec.ts';
 import { newRunId } from '../lib/run-context.ts';
 import { sweepDeadRuns } from './cleanup.ts';
+import { hashInputs } from '../lib/cache.ts';
 import { kindNodes } from './nodes.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -106,7 +107,7 @@ describe.skipIf(!dockerUp)('interrupt drill', () => {
       expect(await leftovers(runId), ctx).toEqual([]);
       const nsLeft = (await api.listNamespace({ labelSelector: `cif.run=${runId}` })).items.filter((n) => n.status?.phase !== 'Terminating');
       expect(nsLeft.map((n) => n.metadata?.name), ctx).toEqual([]);
-      const suffix = runId.replace(/[^a-z0-9]/g, '').slice(-6);
+      const suffix = hashInputs(`cif-registry-${runId}`, 8);
       for (const node of kindNodeNames) {
         const rules = (await run('docker', ['exec', node, 'iptables', '-S', 'OUTPUT'])).stdout;
         expect(rules, ctx).not.toContain(`cif-blackhole-${runId}`);

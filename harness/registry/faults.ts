@@ -11,7 +11,7 @@ import { cleanups } from '../lib/run-context.ts';
 import { RegistryClient } from './client.ts';
 import type { ProxyModeOptions } from './fault-proxy.ts';
 import { HOSTS_CACHE_SETTLE_MS, setBlackhole, setHostsEntry } from './nodes.ts';
-import type { RegistryHandle } from './registry.ts';
+import { deadAddress, type RegistryHandle } from './registry.ts';
 
 /** How the kubelet should treat the failure (the patch series' classification). */
 export type ErrorClass = 'none' | 'unreachable' | 'auth' | 'not-found' | 'transient';
@@ -28,7 +28,7 @@ export interface FaultDoc {
 export const FAULT_DOCS: Record<FaultMode, FaultDoc> = {
   none: { how: 'proxy passes everything through', containerd: 'pull succeeds', errorClass: 'none', fallsBack: false },
   stopped: {
-    how: "registry container stopped (docker stop); nodes' /etc/hosts points the name at the container's (now unused) IP",
+    how: "registry container stopped (docker stop); nodes' /etc/hosts points the name at an address of the network where nothing answers (the subnet's last host address)",
     containerd: 'dial tcp <ip>:<P>: connect: no route to host (ARP gives up after ~3 s)',
     errorClass: 'unreachable',
     fallsBack: true,
@@ -142,7 +142,10 @@ export class RegistryFaults {
       case 'none':
         return;
       case 'stopped': {
-        const ip = await r.containerIp();
+        // Nodes are pointed at an address where nothing answers, not at the container's old IP: on a shared
+        // network another container can take that IP the moment ours stops (seen: `connection refused` from
+        // a stranger instead of the dead registry).
+        const ip = (r.network ? await deadAddress(r.network) : undefined) ?? (await r.containerIp());
         if (ip && this.nodes.length) {
           this.restores.push(async () => {
             await setHostsEntry(this.nodes, r.hostName, r.proxyIp);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { run } from '../lib/exec.ts';
 import { newRunId } from '../lib/run-context.ts';
-import { pushTestImage, type PushedImage } from '../images/test-images.ts';
+import { crashCommand, pushTestImage, type PushedImage } from '../images/test-images.ts';
 import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
 import { createPullSecret, createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
@@ -108,6 +108,20 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
     }
   });
 
+  it('observe with until: a crash loop, stopped after two restarts, with its event timeline and version', async () => {
+    const obs = await runPod(
+      kc,
+      { runId, namespace: ns, name: 'crashloop', image: reg.ref('cif/kind', 'v1'), policy: 'IfNotPresent', nodeName: node, command: crashCommand() },
+      { timeoutMs: 90_000, until: (s) => s.state.restartCount >= 2 },
+    );
+    expect(obs.timedOut).toBe(false);
+    expect(obs.state?.restartCount).toBeGreaterThanOrEqual(2);
+    expect(obs.version).toBe('v1');
+    const started = obs.timeline.filter((e) => e.reason === 'Started');
+    expect(started.length).toBeGreaterThanOrEqual(2);
+    expect(started[1]!.seconds).toBeGreaterThan(started[0]!.seconds);
+  });
+
   it('an unknown policy is rejected by the API with its validation message', async () => {
     const r = await runPod(kc, { runId, namespace: ns, name: 'bogus', image: reg.ref('cif/kind', 'v1'), policy: 'Sometimes', nodeName: node });
     expect(r.outcome).toBe('Rejected');
@@ -136,7 +150,7 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
       await faults.clearFault();
     }
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(text);
+    expect(r.error, `${mode} after ${r.seconds} s: ${r.error}`).toMatch(text);
     expect(r.seconds).toBeLessThan(maxSeconds);
     // and the registry is whole again
     expect((await crictlPull(node, reg.ref('cif/kind', 'v1'), { timeoutSeconds: 60 })).ok).toBe(true);
@@ -192,6 +206,9 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
       await unconfigureNodes(nodes, secured).catch(() => undefined);
       await secured.remove();
     }
+    // Two registries in one run have their own names: unwiring one leaves the other reachable.
+    expect(secured.hostName).not.toBe(reg.hostName);
+    expect(await hostsEntry(node, reg.hostName)).toBe(reg.proxyIp);
   }, 180_000);
 
   it('sweeps namespaces of dead runs only', async () => {

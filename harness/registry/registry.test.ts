@@ -82,3 +82,15 @@ describe.skipIf(!dockerUp)('registry container (plain docker)', () => {
     expect((await run('docker', ['ps', '-a', '-q', '--filter', `name=cif-registry-${runId}-auth`])).stdout).toBe('');
   });
 });
+
+describe('lastHostAddress', () => {
+  it('is the broadcast address minus one', async () => {
+    const { lastHostAddress } = await import('./registry.ts');
+    expect(lastHostAddress('172.20.0.0/16')).toBe('172.20.255.254');
+    expect(lastHostAddress('172.18.0.0/24')).toBe('172.18.0.254');
+    expect(lastHostAddress('10.0.0.0/8')).toBe('10.255.255.254');
+    expect(lastHostAddress('192.168.4.64/26')).toBe('192.168.4.126');
+    expect(lastHostAddress('fc00::/64')).toBeUndefined();
+    expect(lastHostAddress('10.0.0.0/31')).toBeUndefined();
+  });
+});

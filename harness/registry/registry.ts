@@ -17,6 +17,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashInputs } from '../lib/cache.ts';
 import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
 import { cleanups } from '../lib/run-context.ts';
@@ -33,7 +34,7 @@ export interface StartRegistryOptions {
   network?: string;
   /** Enable htpasswd auth with this single user. */
   auth?: RegistryCredentials;
-  /** The name nodes resolve (default `registry-<last 6 of runId>.cif.test`). */
+  /** The name nodes resolve (default `registry-<8 hex of a hash of the container name>.cif.test`). */
   hostName?: string;
   /** Container name (default `cif-registry-<runId>`). */
   containerName?: string;
@@ -86,6 +87,34 @@ export async function networkGateway(network: string): Promise<string> {
   });
 }
 
+/** a.b.c.d/len → the last host address of the subnet (broadcast − 1). Pure. */
+export function lastHostAddress(cidr: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const len = Number(m[5]);
+  if (len < 8 || len > 30) return undefined;
+  const ip = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+  const hostBits = 32 - len;
+  const last = ((ip >>> hostBits) << hostBits) + 2 ** hostBits - 2;
+  return [24, 16, 8, 0].map((sh) => (last >>> sh) & 255).join('.');
+}
+
+/**
+ * An address on `network` where nothing answers: the subnet's last host address, when no container has it.
+ * docker hands out addresses from the bottom of the subnet, so the top one stays free; pointing a name at it
+ * makes dials fail with `no route to host` (ARP gets no answer) — a host that is down. Undefined when the
+ * network has no IPv4 subnet or the address is taken.
+ */
+export async function deadAddress(network: string): Promise<string | undefined> {
+  const r = await run('docker', ['network', 'inspect', network, '--format', '{{json .IPAM.Config}}|{{json .Containers}}'], { reject: false });
+  if (r.exitCode !== 0) return undefined;
+  const [ipam = '[]', containers = '{}'] = r.stdout.split('|');
+  const subnet = (JSON.parse(ipam) as { Subnet?: string }[]).map((c) => c.Subnet ?? '').find((c) => /^\d+\.\d+\.\d+\.\d+\//.test(c));
+  const candidate = subnet ? lastHostAddress(subnet) : undefined;
+  const used = Object.values((JSON.parse(containers) ?? {}) as Record<string, { IPv4Address?: string }>).map((c) => (c.IPv4Address ?? '').split('/')[0]);
+  return candidate && !used.includes(candidate) ? candidate : undefined;
+}
+
 async function inspect(name: string, format: string): Promise<string> {
   return (await run('docker', ['inspect', '-f', format, name])).stdout.trim();
 }
@@ -93,7 +122,9 @@ async function inspect(name: string, format: string): Promise<string> {
 export async function startRegistry(o: StartRegistryOptions): Promise<RegistryHandle> {
   const image = await ensureRegistryImage();
   const containerName = o.containerName ?? `cif-registry-${o.runId}`;
-  const hostName = o.hostName ?? `registry-${o.runId.replace(/[^a-z0-9]/g, '').slice(-6)}.cif.test`;
+  // Derived from the container name, so a second registry in the same run (e.g. a private one) gets its own
+  // hosts line and removing one never unwires the other.
+  const hostName = o.hostName ?? `registry-${hashInputs(containerName, 8)}.cif.test`;
   const proxyIp = o.network ? await networkGateway(o.network) : '127.0.0.1';
   const port = await freePort(proxyIp);
 
