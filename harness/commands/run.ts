@@ -1,3 +1,4 @@
+import { shutdownSignal } from '../lib/run-context.ts';
 import { boolFlag, type Command } from './command.ts';
 import { clusterDriverFactory } from '../scenario/cluster-driver.ts';
 import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
@@ -30,6 +31,6 @@ export const runCommand: Command = {
       return (await runMain({ files, driverFactory: factory, driver: 'simulated', clock })).exitCode;
     }
     const driverFactory = await clusterDriverFactory();
-    return (await runMain({ files, driverFactory, driver: 'cluster', online: boolFlag(args, 'online') })).exitCode;
+    return (await runMain({ files, driverFactory, driver: 'cluster', online: boolFlag(args, 'online'), signal: shutdownSignal })).exitCode;
   },
 };

@@ -53,6 +53,13 @@ export class Cleanups {
 /** The process-wide cleanup stack, wired to SIGINT/SIGTERM by `installSignalHandlers`. */
 export const cleanups = new Cleanups();
 
+/**
+ * Aborted on the first SIGINT/SIGTERM, before cleanup starts: long loops (the runner, watches, waits) pass
+ * it on or check it, so they stop starting new work while the cleanup stack undoes what exists.
+ */
+const shutdownController = new AbortController();
+export const shutdownSignal: AbortSignal = shutdownController.signal;
+
 let installed = false;
 export function installSignalHandlers(): void {
   if (installed) return;
@@ -65,6 +72,7 @@ export function installSignalHandlers(): void {
       process.exit(130);
     }
     process.stderr.write(`\n${sig}: cleaning up …\n`);
+    shutdownController.abort(new Error(`interrupted by ${sig}`));
     void cleanups.runAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', onSignal);
