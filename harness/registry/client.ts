@@ -5,6 +5,7 @@
  * would need the daemon's insecure-registries setting for anything but 127.0.0.0/8).
  */
 import { createHash } from 'node:crypto';
+import { fetchBuffered } from '../lib/http.ts';
 
 export interface RegistryCredentials {
   username: string;
@@ -54,13 +55,7 @@ export class RegistryClient {
     if (this.credentials) {
       headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
     }
-    return fetch(this.url(path), {
-      method,
-      headers,
-      body: init.body,
-      redirect: 'follow',
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    return fetchBuffered(this.url(path), { method, headers, body: init.body, redirect: 'follow' }, this.timeoutMs);
   }
 
   private async expect(res: Response, method: string, path: string, ok: number[]): Promise<Response> {

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY_BINARY, htpasswdLine, registryConfig } from './registry-image.ts';
+import { fetchBuffered } from '../lib/http.ts';
 
 export interface LocalRegistry {
   address: string;
@@ -34,8 +35,7 @@ export async function waitForHttp(url: string, timeoutMs: number, accept: (statu
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
+      const res = await fetchBuffered(url, {}, 2_000);
       if (accept(res.status)) return;
       last = `HTTP ${res.status}`;
     } catch (err) {
