@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { EventTracker, clusterNameFor, clusterOptionsFor, containerCommand, isMainShape, podOutcome, sanitizeLabels } from './cluster-driver.ts';
+import { EventTracker, refsOf, clusterNameFor, clusterOptionsFor, containerCommand, isMainShape, podOutcome, sanitizeLabels } from './cluster-driver.ts';
 import type { ClusterNeeds } from './driver.ts';
 import { restartPullPhases } from './expect.ts';
 
@@ -92,5 +92,15 @@ describe('EventTracker', () => {
     expect(t.events.find((e) => e.reason === 'Started')!.count).toBe(3);
     // what the crash-loop expectation reads: the restart's pull phase (fallback → Created) is 0.1 s
     expect(restartPullPhases({ outcome: 'CrashLoopBackOff', fallbackEvent: true, timeline: t.timeline })).toEqual([0.1]);
+  });
+});
+
+describe('refsOf', () => {
+  it('picks references, never whole images, so identical images under other names stay cached', () => {
+    const images = [
+      { repoTags: ['reg-a:1/x/app:stable', 'reg-b:2/y/app:stable'], repoDigests: ['reg-a:1/x/app@sha256:1', 'reg-b:2/y/app@sha256:1'] },
+      { repoTags: ['registry.k8s.io/pause:3.10.1'], repoDigests: [] },
+    ];
+    expect(refsOf(images, (t) => t.startsWith('reg-a:1/'))).toEqual(['reg-a:1/x/app:stable', 'reg-a:1/x/app@sha256:1']);
   });
 });

@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
-import { listNodeImages, prePull, removeImage } from '../cluster/node-images.ts';
+import { crictlPull, listNodeImages, prePull } from '../cluster/node-images.ts';
 import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
 import { cleanups } from '../lib/run-context.ts';
 import { run } from '../lib/exec.ts';
@@ -240,7 +240,11 @@ class ClusterSession implements Session {
       runId: priv ? `${this.rigRunId}p` : this.rigRunId,
       cluster: this.driver.info.name,
       ...(priv ? { auth: this.credentials } : {}),
-    }).then((r) => (this.rigs[key] = r));
+    }).then(async (r) => {
+      this.rigs[key] = r;
+      await untilResolvable(this.driver.nodes, r);
+      return r;
+    });
     return this.starting[key]!;
   }
 
@@ -271,7 +275,13 @@ class ClusterSession implements Session {
   }
 
   async uncacheOnNode(node: string, image: ImageRef): Promise<void> {
-    await removeImage(node, this.ref(image));
+    // By reference, not by image ID: the test images are byte-identical across repositories (v1 is v1), so
+    // `crictl rmi <id>` would also uncache every other cell's copy.
+    const ref = this.ref(image);
+    const repository = ref.slice(0, ref.lastIndexOf(':'));
+    const images = await listNodeImages(node);
+    const refs = refsOf(images, (t) => t === ref || t.startsWith(`${repository}@`));
+    await removeRefs(node, refs);
   }
 
   private allRigs(): RegistryRig[] {
@@ -420,14 +430,53 @@ class ClusterSession implements Session {
   }
 }
 
+/**
+ * containerd's resolver (Go's) re-reads /etc/hosts at most every 5 s: a registry name written just now may
+ * still be "no such host" for a few seconds, and a pull in that gap would fail for the wrong reason (a
+ * cache step, or an uncached cell reading as `dns`). Probe from every node until the name resolves: a
+ * pull of a tag that doesn't exist answers "not found" once it does. Bounded: 10 s.
+ */
+export async function untilResolvable(nodes: readonly string[], rig: RegistryRig): Promise<void> {
+  const ref = rig.registry.ref('cif-probe/resolve', 'none');
+  await Promise.all(
+    nodes.map(async (node) => {
+      const deadline = Date.now() + 10_000;
+      let last = '';
+      for (let i = 0; i < 40 && Date.now() < deadline; i++) {
+        const r = await crictlPull(node, ref, { timeoutSeconds: 10, ...(rig.registry.credentials ? { credentials: rig.registry.credentials } : {}) });
+        last = r.error;
+        if (!isUnresolved(r.error)) return;
+        await sleep(500);
+      }
+      throw new Error(`${rig.registry.hostName} does not resolve on ${node} after 10 s: ${last}`);
+    }),
+  );
+}
+
+export function isUnresolved(criError: string): boolean {
+  return /no such host/.test(criError);
+}
+
 async function removeSessionImages(nodes: readonly string[], prefixes: string[]): Promise<void> {
   if (!prefixes.length) return;
-  await sleep(5_000);
   for (const node of nodes) {
     const images = await listNodeImages(node).catch(() => []);
-    const ids = images.filter((i) => [...i.repoTags, ...i.repoDigests].some((t) => prefixes.some((p) => t.startsWith(p)))).map((i) => i.id);
-    if (ids.length) await run('docker', ['exec', node, 'timeout', '60', 'crictl', 'rmi', ...ids], { reject: false, timeout: 90_000 });
+    await removeRefs(node, refsOf(images, (t) => prefixes.some((p) => t.startsWith(p)))).catch(() => undefined);
   }
+}
+
+/** The tags and digests of `images` that `match` picks. */
+export function refsOf(images: readonly { repoTags: string[]; repoDigests: string[] }[], match: (ref: string) => boolean): string[] {
+  return images.flatMap((i) => [...i.repoTags, ...i.repoDigests]).filter(match);
+}
+
+/**
+ * Removes image references (not images): `ctr images rm` drops just these names, so an image another
+ * reference still names stays (CRI RemoveImage — crictl rmi — would remove the image with all its names).
+ */
+async function removeRefs(node: string, refs: string[]): Promise<void> {
+  if (!refs.length) return;
+  await run('docker', ['exec', node, 'timeout', '60', 'ctr', '-n', 'k8s.io', 'images', 'rm', ...refs], { timeout: 90_000 });
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
