@@ -181,10 +181,45 @@ class ClusterDriver implements Driver {
   }
 
   async openSession(options: { id: string; labels: Record<string, string> }): Promise<Session> {
-    const n = ++this.seq;
-    const s = new ClusterSession(this, options.id, `${this.context.runId}-s${String(n).padStart(3, '0')}`, options.labels);
+    if (this.closed) throw new Error('the cluster driver is closed');
+    const s = new ClusterSession(this, options.id, options.labels);
     this.sessions.add(s);
     return s;
+  }
+
+  /**
+   * A started, wired and resolvable registry rig. Public rigs come from a pool of one started in the
+   * background while the previous session ran: a rig costs ~2 s to start and up to 5 s until containerd
+   * resolves its new name, which every session would otherwise pay in line. Pooled rigs are independent of
+   * any other session's fault (own container, name and port).
+   */
+  takeRig(priv: boolean, credentials: RegistryCredentials): Promise<RegistryRig> {
+    if (this.closed) return Promise.reject(new Error('the cluster driver is closed'));
+    if (priv) return this.startRig({ auth: credentials });
+    const next = this.pool ?? this.startRig({});
+    this.pool = undefined;
+    // refill once this one is ready (never two rigs starting at once: 2 cores)
+    void next.then(
+      () => {
+        if (!this.closed) (this.pool = this.startRig({})).catch(() => undefined);
+      },
+      () => undefined,
+    );
+    return next;
+  }
+
+  private pool: Promise<RegistryRig> | undefined;
+
+  private async startRig(o: { auth?: RegistryCredentials }): Promise<RegistryRig> {
+    const n = ++this.seq;
+    const rig = await startRegistryRig({ runId: `${this.context.runId}-s${String(n).padStart(3, '0')}`, cluster: this.info.name, ...(o.auth ? { auth: o.auth } : {}) });
+    try {
+      await untilResolvable(this.nodes, rig);
+    } catch (err) {
+      await rig.stop().catch(() => undefined);
+      throw err;
+    }
+    return rig;
   }
 
   forget(s: ClusterSession): void {
@@ -195,6 +230,9 @@ class ClusterDriver implements Driver {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.sessions]) await s.close().catch(() => undefined);
+    const pooled = this.pool;
+    this.pool = undefined;
+    if (pooled) await pooled.then((r) => r.stop()).catch(() => undefined);
     await this.onClose();
   }
 }
@@ -205,7 +243,6 @@ interface Pushed {
 }
 
 class ClusterSession implements Session {
-  readonly registryHost: string;
   private rigs: { public?: RegistryRig; private?: RegistryRig } = {};
   private starting: { public?: Promise<RegistryRig>; private?: Promise<RegistryRig> } = {};
   private readonly credentials: RegistryCredentials = { username: 'cif', password: randomBytes(12).toString('hex') };
@@ -220,14 +257,20 @@ class ClusterSession implements Session {
   constructor(
     private readonly driver: ClusterDriver,
     readonly id: string,
-    /** Distinct per session: the registry container name and host name derive from it. */
-    private readonly rigRunId: string,
     private readonly labels: Record<string, string>,
   ) {
-    // startRegistry's default host name: `registry-<last 6 of runId>.cif.test`; the port differs per rig too
-    this.registryHost = `registry-${rigRunId.replace(/[^a-z0-9]/g, '').slice(-6)}.cif.test`;
     this.unregister = cleanups.add(`session ${id}`, () => this.close());
   }
+
+  /**
+   * Unique per session whether or not its registry has started yet (the runner reads it before the first
+   * step): every session has registries of its own, so no breaker state is shared with another session.
+   */
+  get registryHost(): string {
+    return this.rigs.public?.registry.nodeAddress ?? this.rigs.private?.registry.nodeAddress ?? `session-${this.id}-${this.uid}`;
+  }
+
+  private readonly uid = randomBytes(3).toString('hex');
 
   private get api(): CoreV1Api {
     return this.driver.kc.makeApiClient(CoreV1Api);
@@ -236,15 +279,7 @@ class ClusterSession implements Session {
   private rig(priv: boolean): Promise<RegistryRig> {
     const key = priv ? 'private' : 'public';
     if (this.closing) return Promise.reject(new Error(`session ${this.id} is closed`));
-    this.starting[key] ??= startRegistryRig({
-      runId: priv ? `${this.rigRunId}p` : this.rigRunId,
-      cluster: this.driver.info.name,
-      ...(priv ? { auth: this.credentials } : {}),
-    }).then(async (r) => {
-      this.rigs[key] = r;
-      await untilResolvable(this.driver.nodes, r);
-      return r;
-    });
+    this.starting[key] ??= this.driver.takeRig(priv, this.credentials).then((r) => (this.rigs[key] = r));
     return this.starting[key]!;
   }
 
