@@ -15,7 +15,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
-import { deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
+import { clusterNodes, deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
+import { readBuildRecord } from '../images/node.ts';
 import { crictlPull, listNodeImages, prePull } from '../cluster/node-images.ts';
 import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
 import { cleanups } from '../lib/run-context.ts';
@@ -150,10 +151,16 @@ export interface ClusterDriverOptions {
 }
 
 export async function clusterDriverFactory(o: ClusterDriverOptions = {}): Promise<DriverFactory> {
+  // Nothing built: exit 2 ("not built yet") before any scenario runs, rather than every group failing.
+  await readBuildRecord();
   return async (needs, context) => {
     const name = clusterNameFor(needs);
     const keep = o.keepAll || isMainShape(needs);
-    const info = await ensureCluster({ ...clusterOptionsFor(needs, name), ...(o.log ? { log: o.log } : {}) });
+    // A running cluster of this shape with more workers serves too (recreating it with fewer would cost a
+    // create now and another one when the bigger group runs next).
+    const running = (await clusterNodes(name)).filter((n) => n.role === 'worker').length;
+    const workers = Math.max(needs.workers, running);
+    const info = await ensureCluster({ ...clusterOptionsFor({ ...needs, workers }, name), ...(o.log ? { log: o.log } : {}) });
     // A cluster this run made only for one group goes when the run is interrupted too.
     const release = keep || info.reused ? () => undefined : cleanups.add(`cluster ${name}`, () => deleteCluster(name));
     return new ClusterDriver(info, context, async () => {
