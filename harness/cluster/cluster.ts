@@ -64,6 +64,11 @@ export interface ClusterOptions {
   keep?: boolean;
   fallbackTimeout?: string;
   circuitBreakerWindow?: string;
+  /** Further kubelet feature gates (kubelet configuration only), e.g. { KubeletEnsureSecretPulledImages: true }. */
+  kubeletFeatureGates?: Record<string, boolean>;
+  /** Default false. */
+  serializeImagePulls?: boolean;
+  imagePullCredentialsVerificationPolicy?: ClusterSpec['imagePullCredentialsVerificationPolicy'];
   /** Where `kind export logs` goes on failure (default reports/<run-id>/kind-logs-<name>). */
   logsDir?: string;
   log?: (line: string) => void;
@@ -104,6 +109,9 @@ async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<
     fallbackTimeout: opts.fallbackTimeout ?? DEFAULT_FALLBACK_TIMEOUT,
     circuitBreakerWindow: opts.circuitBreakerWindow ?? DEFAULT_CIRCUIT_BREAKER_WINDOW,
     capabilities: build.capabilities,
+    ...(opts.kubeletFeatureGates ? { kubeletFeatureGates: opts.kubeletFeatureGates } : {}),
+    ...(opts.serializeImagePulls !== undefined ? { serializeImagePulls: opts.serializeImagePulls } : {}),
+    ...(opts.imagePullCredentialsVerificationPolicy ? { imagePullCredentialsVerificationPolicy: opts.imagePullCredentialsVerificationPolicy } : {}),
   };
   const config = kindConfig(spec);
   const hash = configHash(config);

@@ -48,6 +48,23 @@ describe('kindConfig', () => {
     expect(configHash(kindConfig(spec({ fallbackTimeout: '3s' })))).not.toBe(h);
     expect(configHash(kindConfig(spec({ image: 'cif/node:other' })))).not.toBe(h);
   });
+  it('writes further kubelet gates, serial pulls and the KEP-2535 policy into the kubelet config only', () => {
+    const c = kindConfig(
+      spec({ kubeletFeatureGates: { KubeletEnsureSecretPulledImages: true }, serializeImagePulls: true, imagePullCredentialsVerificationPolicy: 'AlwaysVerify' }),
+    );
+    expect(c.featureGates).toEqual({ [CIF_GATE]: true });
+    expect(parse(c.kubeadmConfigPatches![0]!)).toMatchObject({
+      featureGates: { KubeletEnsureSecretPulledImages: true },
+      serializeImagePulls: true,
+      imagePullCredentialsVerificationPolicy: 'AlwaysVerify',
+    });
+    expect(configHash(c)).not.toBe(configHash(kindConfig(spec())));
+  });
+  it('leaves the config (and so the hash of running clusters) unchanged when the new options are absent or empty', () => {
+    const h = configHash(kindConfig(spec()));
+    expect(configHash(kindConfig(spec({ kubeletFeatureGates: {}, serializeImagePulls: false })))).toBe(h);
+    expect(parse(kindConfig(spec()).kubeadmConfigPatches![0]!).featureGates).toBeUndefined();
+  });
   it('rejects a bad worker count', () => {
     expect(() => kindConfig(spec({ workers: -1 }))).toThrow(/workers/);
     expect(() => kindConfig(spec({ workers: 1.5 }))).toThrow(/workers/);

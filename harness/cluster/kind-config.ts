@@ -45,7 +45,11 @@ export interface KubeletConfigPatch {
   imagePullFallbackCircuitBreakerWindow?: string;
   /** Pulls one at a time would serialize a blackholed registry across pods; the scenarios need parallel pulls. */
   serializeImagePulls?: boolean;
+  /** KEP-2535 (KubeletEnsureSecretPulledImages): when a cached image must be re-verified against credentials. */
+  imagePullCredentialsVerificationPolicy?: KubeletCredentialsPolicy;
 }
+
+export type KubeletCredentialsPolicy = 'NeverVerify' | 'NeverVerifyPreloadedImages' | 'NeverVerifyAllowlistedImages' | 'AlwaysVerify';
 
 export interface NodeCapabilities {
   /** The binaries know the ImagePullPolicyCachedIfFailed gate (kubelet --help lists it). */
@@ -63,6 +67,15 @@ export interface ClusterSpec {
   fallbackTimeout: string;
   circuitBreakerWindow: string;
   capabilities: NodeCapabilities;
+  /**
+   * Further kubelet feature gates (e.g. KubeletEnsureSecretPulledImages). Written into the kubelet's
+   * configuration only: kind's top-level featureGates would also reach the control plane, which these gates
+   * do not concern. Absent/empty changes nothing (and so not the config hash of existing clusters).
+   */
+  kubeletFeatureGates?: Record<string, boolean>;
+  /** Default false (see KubeletConfigPatch). */
+  serializeImagePulls?: boolean;
+  imagePullCredentialsVerificationPolicy?: KubeletCredentialsPolicy;
 }
 
 export const DEFAULT_FALLBACK_TIMEOUT = '10s';
@@ -77,8 +90,12 @@ export function kubeletPatch(spec: ClusterSpec): KubeletConfigPatch {
   const patch: KubeletConfigPatch = {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
-    serializeImagePulls: false,
+    serializeImagePulls: spec.serializeImagePulls ?? false,
   };
+  if (spec.kubeletFeatureGates && Object.keys(spec.kubeletFeatureGates).length) {
+    patch.featureGates = Object.fromEntries(Object.entries(spec.kubeletFeatureGates).sort(([a], [b]) => a.localeCompare(b)));
+  }
+  if (spec.imagePullCredentialsVerificationPolicy) patch.imagePullCredentialsVerificationPolicy = spec.imagePullCredentialsVerificationPolicy;
   if (spec.capabilities.fallbackConfig) {
     patch.imagePullFallbackTimeout = spec.fallbackTimeout;
     patch.imagePullFallbackCircuitBreakerWindow = spec.circuitBreakerWindow;

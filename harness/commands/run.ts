@@ -27,7 +27,8 @@ export const runCommand: Command = {
     }
     if (boolFlag(args, 'simulate')) {
       const clock = new FakeClock(Date.now());
-      const { factory } = fakeDriverFactory({ clock });
+      // one registry per session, like the cluster driver: no breaker state crosses sessions
+      const { factory } = fakeDriverFactory({ clock, registryPerSession: true });
       return (await runMain({ files, driverFactory: factory, driver: 'simulated', clock })).exitCode;
     }
     const driverFactory = await clusterDriverFactory();

@@ -38,12 +38,21 @@ describe('cif run', () => {
     expect(c.io.out).toMatch(/^\d+ scenario file\(s\) valid: \d+ cells, 6 benchmarks\n$/);
   });
 
-  it('without a cluster driver it says so (exit 2) after validating', async () => {
+  it('without a build it says so (exit 2) after validating, before any cluster', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'cif-nobuild-'));
+    const saved = process.env.CIF_CACHE;
+    process.env.CIF_CACHE = cache;
     const c = capture();
-    const code = await main(['run', join(SCENARIOS_DIR, '04-gate-off.yaml')], c.cli);
-    c.restore();
-    expect(code).toBe(2);
-    expect(c.io.err).toMatch(/the cluster Driver .* is not built yet/);
+    try {
+      const code = await main(['run', join(SCENARIOS_DIR, '04-gate-off.yaml')], c.cli);
+      c.restore();
+      expect(code).toBe(2);
+      expect(c.io.err).toMatch(/the node image .* is not built yet/);
+    } finally {
+      c.restore();
+      if (saved === undefined) delete process.env.CIF_CACHE;
+      else process.env.CIF_CACHE = saved;
+    }
   });
 });
 

@@ -1,13 +1,681 @@
 /**
- * The real Driver: an adapter over harness/cluster (ensureCluster), harness/registry (registry, fault modes),
- * harness/images/test-images (v1/v2 images), harness/cluster/node-images (crictl pull / rmi) and
- * harness/observe/pods (create, watch, events). Those pieces are built on other branches; the adapter is
- * composed where they meet (see driver.ts for the contract it implements). Until then `cif run` / `cif e2e`
- * say so and exit 2, after validating the scenario files.
+ * The real Driver (see driver.ts for the contract): an adapter over harness/cluster (ensureCluster),
+ * harness/registry (startRegistryRig: registry + fault proxy + node wiring + fault modes),
+ * harness/images/test-images (v1/v2 images), harness/cluster/node-images (crictl pull / rmi) and the
+ * Kubernetes API (client-node: pods, a Watch, events).
+ *
+ * Clusters: one per distinct set of needs, named `cif-e2e-<hash of the needs>` (never the shared `cif`
+ * cluster). The main shape (gate on, default kubelet settings, no further gates) is kept after the run for
+ * the next one to reuse; any other shape is deleted when its group has run (Driver.close), since 2 cores
+ * don't carry two clusters comfortably and the next run recreates it in ~1 min.
+ *
+ * Registries: one rig per Session, each with its own host name and port, so the kubelet's per-host fallback
+ * circuit breaker never carries over from one session to the next (the runner then never needs to wait it
+ * out). A session's rig starts on its first use: with htpasswd auth when the first image pushed is private.
  */
-import { NotBuiltError } from '../lib/errors.ts';
-import type { DriverFactory } from './driver.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { clusterNodes, deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
+import { readBuildRecord } from '../images/node.ts';
+import { crictlPull, listNodeImages, prePull } from '../cluster/node-images.ts';
+import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
+import { cleanups } from '../lib/run-context.ts';
+import { run } from '../lib/exec.ts';
+import { ownerLabels } from '../registry/cleanup.ts';
+import { RegistryClient, type RegistryCredentials } from '../registry/client.ts';
+import { startRegistryRig, type RegistryRig } from '../registry/rig.ts';
+import { podManifest } from '../observe/pods.ts';
+import { rejectionMessage } from '../observe/pod-status.ts';
+import type { FaultMode, Observation, TimelineEntry } from '../report/results.ts';
+import { FALLBACK_EVENT_REASON } from './contract.ts';
+import type { ClusterNeeds, CreateResult, Driver, DriverContext, DriverFactory, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
 
-export async function clusterDriverFactory(): Promise<DriverFactory> {
-  throw new NotBuiltError('the cluster Driver (harness/scenario/cluster-driver.ts: adapter over cluster, registry, test images, observe)');
+// ---------------------------------------------------------------------------------------------------------
+// Pure mapping (unit-tested in cluster-driver.test.ts)
+
+/** The shape every default scenario uses; its cluster stays up for the next run. */
+export function isMainShape(needs: ClusterNeeds): boolean {
+  return (
+    needs.gate &&
+    Object.keys(needs.featureGates).length === 0 &&
+    needs.kubelet.imagePullFallbackTimeout === 10 &&
+    needs.kubelet.imagePullFallbackCircuitBreakerWindow === 30 &&
+    !needs.kubelet.serializeImagePulls &&
+    needs.kubelet.imagePullCredentialsVerificationPolicy === undefined
+  );
 }
+
+/**
+ * `cif-e2e-<hash>`: a hash of everything but the worker count (a cluster with more workers serves the same
+ * shape; ensureCluster's config hash recreates it when the count changes).
+ */
+export function clusterNameFor(needs: ClusterNeeds): string {
+  const gates = Object.entries(needs.featureGates).sort(([a], [b]) => a.localeCompare(b));
+  const kubelet = Object.entries(needs.kubelet)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+  const h = createHash('sha256').update(JSON.stringify([needs.gate, gates, kubelet])).digest('hex').slice(0, 8);
+  return `cif-e2e-${h}`;
+}
+
+export function clusterOptionsFor(needs: ClusterNeeds, name: string): ClusterOptions {
+  const k = needs.kubelet;
+  return {
+    name,
+    workers: needs.workers,
+    gate: needs.gate,
+    fallbackTimeout: `${k.imagePullFallbackTimeout}s`,
+    circuitBreakerWindow: `${k.imagePullFallbackCircuitBreakerWindow}s`,
+    serializeImagePulls: k.serializeImagePulls,
+    ...(Object.keys(needs.featureGates).length ? { kubeletFeatureGates: { ...needs.featureGates } } : {}),
+    ...(k.imagePullCredentialsVerificationPolicy ? { imagePullCredentialsVerificationPolicy: k.imagePullCredentialsVerificationPolicy } : {}),
+  };
+}
+
+/** The container command for PodSpec.command: `serve` is the image's own entrypoint (marker, then sleep). */
+export function containerCommand(command: PodSpec['command']): string[] | undefined {
+  if (command === 'serve') return undefined;
+  return ['/bin/sh', '-c', `echo "${MARKER_PREFIX}$(cat /cif/version)"; exit 1`];
+}
+
+/** Label values must be ≤ 63 chars of [A-Za-z0-9._-]. */
+export function sanitizeLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(labels).map(([k, v]) => [k, v.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')]),
+  );
+}
+
+/**
+ * The outcome of a single-container pod, in the Observation's vocabulary: `Running`; else the container's
+ * Waiting reason (ContainerCreating included: "not started yet" is what a hang expectation checks);
+ * `Terminated` between a crash and its back-off; `Pending` before a container status exists.
+ */
+export function podOutcome(pod: V1Pod | undefined): { outcome: string; message?: string; restarts: number; imageID?: string; node?: string } {
+  const cs = pod?.status?.containerStatuses?.[0];
+  const base = { restarts: cs?.restartCount ?? 0, ...(cs?.imageID ? { imageID: cs.imageID } : {}), ...(pod?.spec?.nodeName ? { node: pod.spec.nodeName } : {}) };
+  if (cs?.state?.running) return { ...base, outcome: 'Running' };
+  if (cs?.state?.waiting) {
+    const w = cs.state.waiting;
+    return { ...base, outcome: w.reason || 'ContainerCreating', ...(w.message ? { message: w.message } : {}) };
+  }
+  if (cs?.state?.terminated) {
+    const t = cs.state.terminated;
+    return { ...base, outcome: 'Terminated', message: `${t.reason ?? ''} exit ${t.exitCode}`.trim() };
+  }
+  const sched = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  return { ...base, outcome: 'Pending', ...(sched?.message ? { message: sched.message } : {}) };
+}
+
+/**
+ * Events of one pod as the watch sees them: each event object (by uid) with its latest count; every count
+ * increase adds that many timeline entries at the time it was seen (seconds after creation, client clock —
+ * millisecond precision, where API timestamps have only seconds).
+ */
+export class EventTracker {
+  private readonly byUid = new Map<string, { reason: string; message: string; count: number; type: string }>();
+  readonly timeline: TimelineEntry[] = [];
+  constructor(private readonly createdAtMs: number) {}
+
+  /** Returns true when something new was seen. */
+  see(e: CoreV1Event, nowMs: number): boolean {
+    const uid = e.metadata?.uid ?? `${e.reason}/${e.metadata?.name}`;
+    const count = e.series?.count ?? e.count ?? 1;
+    const prev = this.byUid.get(uid);
+    const before = prev?.count ?? 0;
+    this.byUid.set(uid, { reason: e.reason ?? '', message: e.message ?? '', count: Math.max(count, before), type: e.type ?? 'Normal' });
+    if (count <= before) return false;
+    const at = Math.round(Math.max(0, nowMs - this.createdAtMs)) / 1000;
+    for (let i = before; i < count; i++) this.timeline.push({ atSeconds: at, reason: e.reason ?? '' });
+    return true;
+  }
+
+  get events(): { reason: string; message: string; count: number }[] {
+    return [...this.byUid.values()].map(({ reason, message, count }) => ({ reason, message, count }));
+  }
+
+  get fallbackEvent(): boolean {
+    return [...this.byUid.values()].some((e) => e.reason === FALLBACK_EVENT_REASON);
+  }
+}
+
+/** Creation → first failure: the client time the watch first saw a non-transient, non-Running outcome. */
+const TRANSIENT = new Set(['Pending', 'ContainerCreating', 'PodInitializing', 'Terminated']);
+
+// ---------------------------------------------------------------------------------------------------------
+// The factory
+
+export interface ClusterDriverOptions {
+  /** Keep every cluster after its group (default: only the main shape is kept). */
+  keepAll?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function clusterDriverFactory(o: ClusterDriverOptions = {}): Promise<DriverFactory> {
+  // Nothing built: exit 2 ("not built yet") before any scenario runs, rather than every group failing.
+  await readBuildRecord();
+  return async (needs, context) => {
+    const name = clusterNameFor(needs);
+    const keep = o.keepAll || isMainShape(needs);
+    // A running cluster of this shape with more workers serves too (recreating it with fewer would cost a
+    // create now and another one when the bigger group runs next).
+    const running = (await clusterNodes(name)).filter((n) => n.role === 'worker').length;
+    const workers = Math.max(needs.workers, running);
+    const info = await ensureCluster({ ...clusterOptionsFor({ ...needs, workers }, name), ...(o.log ? { log: o.log } : {}) });
+    // A cluster this run made only for one group goes when the run is interrupted too.
+    const release = keep || info.reused ? () => undefined : cleanups.add(`cluster ${name}`, () => deleteCluster(name));
+    return new ClusterDriver(info, context, async () => {
+      release();
+      if (!keep) await deleteCluster(name);
+    });
+  };
+}
+
+class ClusterDriver implements Driver {
+  readonly nodes: readonly string[];
+  readonly kc: KubeConfig;
+  private readonly sessions = new Set<ClusterSession>();
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    readonly info: ClusterInfo,
+    readonly context: DriverContext,
+    private readonly onClose: () => Promise<void>,
+  ) {
+    this.nodes = info.nodes.filter((n) => n.role === 'worker').map((n) => n.name);
+    this.kc = new KubeConfig();
+    this.kc.loadFromFile(info.kubeconfigPath);
+  }
+
+  async openSession(options: { id: string; labels: Record<string, string> }): Promise<Session> {
+    if (this.closed) throw new Error('the cluster driver is closed');
+    const s = new ClusterSession(this, options.id, options.labels);
+    this.sessions.add(s);
+    return s;
+  }
+
+  /**
+   * A started, wired and resolvable registry rig. Public rigs come from a pool of one started in the
+   * background while the previous session ran: a rig costs ~2 s to start and up to 5 s until containerd
+   * resolves its new name, which every session would otherwise pay in line. Pooled rigs are independent of
+   * any other session's fault (own container, name and port).
+   */
+  takeRig(priv: boolean, credentials: RegistryCredentials): Promise<RegistryRig> {
+    if (this.closed) return Promise.reject(new Error('the cluster driver is closed'));
+    if (priv) return this.startRig({ auth: credentials });
+    const next = this.pool ?? this.startRig({});
+    this.pool = undefined;
+    // refill once this one is ready (never two rigs starting at once: 2 cores)
+    void next.then(
+      () => {
+        if (!this.closed) (this.pool = this.startRig({})).catch(() => undefined);
+      },
+      () => undefined,
+    );
+    return next;
+  }
+
+  private pool: Promise<RegistryRig> | undefined;
+
+  private async startRig(o: { auth?: RegistryCredentials }): Promise<RegistryRig> {
+    const n = ++this.seq;
+    const rig = await startRegistryRig({ runId: `${this.context.runId}-s${String(n).padStart(3, '0')}`, cluster: this.info.name, ...(o.auth ? { auth: o.auth } : {}) });
+    try {
+      await untilResolvable(this.nodes, rig);
+    } catch (err) {
+      await rig.stop().catch(() => undefined);
+      throw err;
+    }
+    return rig;
+  }
+
+  forget(s: ClusterSession): void {
+    this.sessions.delete(s);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.sessions]) await s.close().catch(() => undefined);
+    const pooled = this.pool;
+    this.pool = undefined;
+    if (pooled) await pooled.then((r) => r.stop()).catch(() => undefined);
+    await this.onClose();
+  }
+}
+
+interface Pushed {
+  image: ImageRef;
+  rig: RegistryRig;
+}
+
+class ClusterSession implements Session {
+  private rigs: { public?: RegistryRig; private?: RegistryRig } = {};
+  private starting: { public?: Promise<RegistryRig>; private?: Promise<RegistryRig> } = {};
+  private readonly credentials: RegistryCredentials = { username: 'cif', password: randomBytes(12).toString('hex') };
+  private readonly pushed = new Map<string, Pushed>();
+  private readonly namespaces = new Map<string, Promise<void>>();
+  private readonly secrets = new Map<string, Promise<void>>();
+  private deletedManifests: (() => Promise<void>)[] = [];
+  private fault: FaultMode = 'none';
+  private closing: Promise<void> | undefined;
+  private readonly unregister: () => void;
+
+  constructor(
+    private readonly driver: ClusterDriver,
+    readonly id: string,
+    private readonly labels: Record<string, string>,
+  ) {
+    this.unregister = cleanups.add(`session ${id}`, () => this.close());
+  }
+
+  /**
+   * Unique per session whether or not its registry has started yet (the runner reads it before the first
+   * step): every session has registries of its own, so no breaker state is shared with another session.
+   */
+  get registryHost(): string {
+    return this.rigs.public?.registry.nodeAddress ?? this.rigs.private?.registry.nodeAddress ?? `session-${this.id}-${this.uid}`;
+  }
+
+  private readonly uid = randomBytes(3).toString('hex');
+
+  private get api(): CoreV1Api {
+    return this.driver.kc.makeApiClient(CoreV1Api);
+  }
+
+  private rig(priv: boolean): Promise<RegistryRig> {
+    const key = priv ? 'private' : 'public';
+    if (this.closing) return Promise.reject(new Error(`session ${this.id} is closed`));
+    this.starting[key] ??= this.driver.takeRig(priv, this.credentials).then((r) => (this.rigs[key] = r));
+    return this.starting[key]!;
+  }
+
+  private rigOf(image: ImageRef): Pushed {
+    const p = this.pushed.get(`${image.repo}:${image.tag}`) ?? [...this.pushed.values()].find((x) => x.image.repo === image.repo);
+    if (!p) throw new Error(`${image.repo}:${image.tag} was never pushed in session ${this.id}`);
+    return p;
+  }
+
+  private ref(image: ImageRef): string {
+    return this.rigOf(image).rig.registry.ref(image.repo, image.tag);
+  }
+
+  async pushImage(image: ImageRef, version: string, options: { private: boolean }): Promise<void> {
+    const rig = await this.rig(options.private);
+    await pushTestImage(rig.registry.pushTarget(), image.repo, image.tag, version);
+    this.pushed.set(`${image.repo}:${image.tag}`, { image, rig });
+  }
+
+  async deleteTag(image: ImageRef): Promise<void> {
+    const { rig } = this.rigOf(image);
+    await deleteTag(rig.registry.pushTarget(), image.repo, image.tag);
+  }
+
+  async cacheOnNode(node: string, image: ImageRef): Promise<void> {
+    const { rig } = this.rigOf(image);
+    await prePull(node, rig.registry.ref(image.repo, image.tag), { timeoutSeconds: 120, ...(rig.registry.credentials ? { credentials: rig.registry.credentials } : {}) });
+  }
+
+  async uncacheOnNode(node: string, image: ImageRef): Promise<void> {
+    // By reference, not by image ID: the test images are byte-identical across repositories (v1 is v1), so
+    // `crictl rmi <id>` would also uncache every other cell's copy.
+    const ref = this.ref(image);
+    const repository = ref.slice(0, ref.lastIndexOf(':'));
+    const images = await listNodeImages(node);
+    const refs = refsOf(images, (t) => t === ref || t.startsWith(`${repository}@`));
+    await removeRefs(node, refs);
+  }
+
+  private allRigs(): RegistryRig[] {
+    return [this.rigs.public, this.rigs.private].filter((r): r is RegistryRig => r !== undefined);
+  }
+
+  async setFault(mode: Exclude<FaultMode, 'none'>): Promise<void> {
+    await this.clearFault();
+    let rigs = this.allRigs();
+    if (!rigs.length) rigs = [await this.rig(false)];
+    if (mode === 'not-found') {
+      // RegistryFaults deletes one tag; a session's fault applies to every repository it pushed (a fault
+      // group of a matrix has one repository per cell). Blobs stay, so putting the manifest back restores it.
+      for (const p of this.pushed.values()) {
+        const client = new RegistryClient(p.rig.registry.hostAddress, p.rig.registry.credentials);
+        const saved = await client.getManifest(p.image.repo, p.image.tag);
+        if (!saved) continue;
+        this.deletedManifests.push(async () => {
+          await new RegistryClient(p.rig.registry.hostAddress, p.rig.registry.credentials).putManifest(p.image.repo, p.image.tag, saved.body, saved.mediaType);
+        });
+        await client.deleteManifest(p.image.repo, saved.digest);
+      }
+    } else {
+      for (const r of rigs) await r.faults.setFault(mode);
+    }
+    this.fault = mode;
+  }
+
+  async clearFault(): Promise<void> {
+    for (const r of this.allRigs()) if (r.faults.current !== 'none') await r.faults.clearFault();
+    const restores = this.deletedManifests.reverse();
+    this.deletedManifests = [];
+    for (const restore of restores) await restore();
+    this.fault = 'none';
+  }
+
+  private ensureNamespace(name: string): Promise<void> {
+    let p = this.namespaces.get(name);
+    if (!p) {
+      const labels = sanitizeLabels({ ...this.labels, ...ownerLabels(this.driver.context.runId), 'cif.session': this.id });
+      p = this.api.createNamespace({ body: { metadata: { name, labels } } }).then(
+        () => undefined,
+        (err: { code?: number }) => {
+          if (err?.code !== 409) throw err;
+        },
+      );
+      this.namespaces.set(name, p);
+    }
+    return p;
+  }
+
+  private ensurePullSecret(namespace: string, image: ImageRef): Promise<string> {
+    const { rig } = this.rigOf(image);
+    const reg = rig.registry;
+    const name = `pull-${reg.hostName.split('.')[0]}`;
+    const key = `${namespace}/${name}`;
+    let p = this.secrets.get(key);
+    if (!p) {
+      const creds = reg.credentials ?? this.credentials;
+      const auth = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
+      const config = JSON.stringify({ auths: { [reg.nodeAddress]: { username: creds.username, password: creds.password, auth } } });
+      p = this.api
+        .createNamespacedSecret({
+          namespace,
+          body: { metadata: { name, labels: sanitizeLabels(this.labels) }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(config).toString('base64') } },
+        })
+        .then(() => undefined);
+      this.secrets.set(key, p);
+    }
+    return p.then(() => name);
+  }
+
+  async createPod(spec: PodSpec): Promise<CreateResult> {
+    await this.ensureNamespace(spec.namespace);
+    const secret = spec.pullSecret ? await this.ensurePullSecret(spec.namespace, spec.image) : undefined;
+    const command = containerCommand(spec.command);
+    const manifest = podManifest({
+      runId: this.driver.context.runId,
+      namespace: spec.namespace,
+      name: spec.name,
+      image: this.ref(spec.image),
+      policy: spec.policy,
+      nodeName: spec.node,
+      labels: sanitizeLabels(spec.labels),
+      ...(secret ? { imagePullSecrets: [secret] } : {}),
+      ...(command ? { command } : {}),
+    });
+    const before = Date.now();
+    try {
+      await this.api.createNamespacedPod({ namespace: spec.namespace, body: manifest });
+    } catch (err) {
+      const rej = rejectionMessage(err);
+      if (rej && (rej.code === 422 || rej.code === 403)) return { rejected: rej.message };
+      throw err;
+    }
+    // The client's clock (ms) rather than creationTimestamp (s): startup figures are compared at 0.3 s.
+    return { created: { namespace: spec.namespace, name: spec.name, createdAtMs: before } };
+  }
+
+  observe(pod: PodHandle, options: ObserveOptions): Promise<Observation> {
+    return observePodUntil(this.api, this.driver.kc, pod, options);
+  }
+
+  async deletePod(pod: PodHandle): Promise<void> {
+    try {
+      await this.api.deleteNamespacedPod({ name: pod.name, namespace: pod.namespace, gracePeriodSeconds: 0 });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return;
+      throw err;
+    }
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < 120 && Date.now() < deadline; i++) {
+      const gone = await this.api.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).then(
+        () => false,
+        (e: { code?: number }) => e?.code === 404,
+      );
+      if (gone) return;
+      await sleep(500);
+    }
+    throw new Error(`pod ${pod.namespace}/${pod.name} still exists 60 s after its deletion`);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.unregister();
+    this.driver.forget(this);
+    const errors: string[] = [];
+    await Promise.allSettled(Object.values(this.starting));
+    await this.clearFault().catch((e: Error) => errors.push(`clearing the fault: ${e.message}`));
+    for (const ns of this.namespaces.keys()) {
+      await this.api.deleteNamespace({ name: ns, gracePeriodSeconds: 0, propagationPolicy: 'Background' }).catch((e: { code?: number; message?: string }) => {
+        if (e?.code !== 404) errors.push(`deleting namespace ${ns}: ${e?.message}`);
+      });
+    }
+    const rigs = this.allRigs();
+    const prefixes = rigs.map((r) => `${r.registry.nodeAddress}/`);
+    for (const r of rigs) await r.stop().catch((e: Error) => errors.push(e.message));
+    // The session's images on the nodes (its registry is gone, nothing can use them again): best effort,
+    // in the background of the next session — a container still being torn down may hold one.
+    void removeSessionImages(this.driver.nodes, prefixes);
+    if (errors.length) throw new Error(`closing session ${this.id}: ${errors.join('; ')}`);
+  }
+}
+
+/**
+ * containerd's resolver (Go's) re-reads /etc/hosts at most every 5 s: a registry name written just now may
+ * still be "no such host" for a few seconds, and a pull in that gap would fail for the wrong reason (a
+ * cache step, or an uncached cell reading as `dns`). Probe from every node until the name resolves: a
+ * pull of a tag that doesn't exist answers "not found" once it does. Bounded: 10 s.
+ */
+export async function untilResolvable(nodes: readonly string[], rig: RegistryRig): Promise<void> {
+  const ref = rig.registry.ref('cif-probe/resolve', 'none');
+  await Promise.all(
+    nodes.map(async (node) => {
+      const deadline = Date.now() + 10_000;
+      let last = '';
+      for (let i = 0; i < 40 && Date.now() < deadline; i++) {
+        const r = await crictlPull(node, ref, { timeoutSeconds: 10, ...(rig.registry.credentials ? { credentials: rig.registry.credentials } : {}) });
+        last = r.error;
+        if (!isUnresolved(r.error)) return;
+        await sleep(500);
+      }
+      throw new Error(`${rig.registry.hostName} does not resolve on ${node} after 10 s: ${last}`);
+    }),
+  );
+}
+
+export function isUnresolved(criError: string): boolean {
+  return /no such host/.test(criError);
+}
+
+async function removeSessionImages(nodes: readonly string[], prefixes: string[]): Promise<void> {
+  if (!prefixes.length) return;
+  for (const node of nodes) {
+    const images = await listNodeImages(node).catch(() => []);
+    await removeRefs(node, refsOf(images, (t) => prefixes.some((p) => t.startsWith(p)))).catch(() => undefined);
+  }
+}
+
+/** The tags and digests of `images` that `match` picks. */
+export function refsOf(images: readonly { repoTags: string[]; repoDigests: string[] }[], match: (ref: string) => boolean): string[] {
+  return images.flatMap((i) => [...i.repoTags, ...i.repoDigests]).filter(match);
+}
+
+/**
+ * Removes image references (not images): `ctr images rm` drops just these names, so an image another
+ * reference still names stays (CRI RemoveImage — crictl rmi — would remove the image with all its names).
+ */
+async function removeRefs(node: string, refs: string[]): Promise<void> {
+  if (!refs.length) return;
+  await run('docker', ['exec', node, 'timeout', '60', 'ctr', '-n', 'k8s.io', 'images', 'rm', ...refs], { timeout: 90_000 });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------------
+// Observation
+
+/**
+ * Watches a pod and its events until `until` says stop or the timeout runs out (see Session.observe). A pod
+ * watch and an event watch drive it; a 2 s poll of both is the safety net for a watch that stalls silently.
+ */
+export async function observePodUntil(api: CoreV1Api, kc: KubeConfig, pod: PodHandle, options: ObserveOptions): Promise<Observation> {
+  const t0 = pod.createdAtMs;
+  const deadline = Date.now() + options.timeoutMs;
+  const tracker = new EventTracker(t0);
+  let last: V1Pod | undefined;
+  let firstRunningMs: number | undefined;
+  let firstFailureMs: number | undefined;
+  let stop = false;
+  let wake: () => void = () => undefined;
+  let version: string | undefined;
+
+  const snapshot = (): Observation => {
+    const s = podOutcome(last);
+    const o: Observation = {
+      outcome: s.outcome,
+      fallbackEvent: tracker.fallbackEvent,
+      events: tracker.events,
+      restarts: s.restarts,
+      timeline: [...tracker.timeline],
+      ...(s.message ? { message: s.message } : {}),
+      ...(s.imageID ? { imageID: s.imageID } : {}),
+      ...(s.node ? { node: s.node } : {}),
+      ...(version ? { version } : {}),
+    };
+    if (firstRunningMs !== undefined && (s.outcome === 'Running' || s.restarts > 0 || s.outcome === 'CrashLoopBackOff' || s.outcome === 'Terminated')) {
+      o.startupSeconds = round3((firstRunningMs - t0) / 1000);
+    } else if (firstFailureMs !== undefined) o.startupSeconds = round3((firstFailureMs - t0) / 1000);
+    return o;
+  };
+  const check = () => {
+    if (!stop && options.until(snapshot())) {
+      stop = true;
+      wake();
+    }
+  };
+  const considerPod = (p: V1Pod | undefined) => {
+    if (!p) return;
+    last = p;
+    const now = Date.now();
+    const s = podOutcome(p);
+    const ran = s.outcome === 'Running' || s.restarts > 0;
+    if (ran && firstRunningMs === undefined) {
+      // a crash that happened between two looks: the container's own start time (API, seconds) is the best we have
+      const started = p.status?.containerStatuses?.[0]?.lastState?.terminated?.startedAt;
+      firstRunningMs = s.outcome !== 'Running' && started ? new Date(started).getTime() : now;
+    }
+    if (!ran && !TRANSIENT.has(s.outcome) && firstFailureMs === undefined) firstFailureMs = now;
+    check();
+  };
+  const considerEvent = (e: CoreV1Event | undefined) => {
+    if (!e || e.involvedObject?.name !== pod.name) return;
+    if (tracker.see(e, Date.now())) check();
+  };
+  const listEvents = async () => {
+    const list = await api.listNamespacedEvent({ namespace: pod.namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod.name}` });
+    for (const e of list.items.sort((a, b) => evTime(a) - evTime(b))) considerEvent(e);
+  };
+
+  const watch = new Watch(kc);
+  let podWatch: AbortController | undefined;
+  let eventWatch: AbortController | undefined;
+  const startWatches = async () => {
+    if (!podWatch) {
+      podWatch = await watch
+        .watch(
+          `/api/v1/namespaces/${pod.namespace}/pods`,
+          { fieldSelector: `metadata.name=${pod.name}` },
+          (phase, obj: V1Pod) => {
+            if (phase === 'ADDED' || phase === 'MODIFIED') considerPod(obj);
+          },
+          () => {
+            podWatch = undefined;
+          },
+        )
+        .catch(() => undefined);
+    }
+    if (!eventWatch) {
+      eventWatch = await watch
+        .watch(
+          `/api/v1/namespaces/${pod.namespace}/events`,
+          { fieldSelector: `involvedObject.name=${pod.name}` },
+          (phase, obj: CoreV1Event) => {
+            if (phase === 'ADDED' || phase === 'MODIFIED') considerEvent(obj);
+          },
+          () => {
+            eventWatch = undefined;
+          },
+        )
+        .catch(() => undefined);
+    }
+  };
+
+  let timedOut = false;
+  try {
+    for (let i = 0; !stop && i < 100_000; i++) {
+      await startWatches();
+      considerPod(await api.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).catch(() => undefined));
+      await listEvents().catch(() => undefined);
+      if (stop) break;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        timedOut = true;
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(2_000, left));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    podWatch?.abort();
+    eventWatch?.abort();
+  }
+  // Events trail the status (the kubelet records PullFailedUsingCached just before Running is reported):
+  // settle, then re-list once.
+  await sleep(1_000);
+  await listEvents().catch(() => undefined);
+  const s = podOutcome(last);
+  if (s.outcome === 'Running' || s.restarts > 0 || s.outcome === 'CrashLoopBackOff') version = await readVersion(api, pod, s.outcome === 'Running');
+  const o = snapshot();
+  if (timedOut) {
+    o.timedOut = true;
+    o.waitedSeconds = round3(options.timeoutMs / 1000);
+  }
+  return o;
+}
+
+function evTime(e: CoreV1Event): number {
+  const t = e.firstTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t as unknown as string).getTime() : 0;
+}
+
+/** The marker from the container's log; for a crashed container, from its previous run. */
+async function readVersion(api: CoreV1Api, pod: PodHandle, running: boolean): Promise<string | undefined> {
+  for (let i = 0; i < 20; i++) {
+    for (const previous of running ? [false] : [false, true]) {
+      const log = await api.readNamespacedPodLog({ name: pod.name, namespace: pod.namespace, container: 'main', previous }).catch(() => '');
+      const v = parseMarker(String(log));
+      if (v) return v;
+    }
+    await sleep(250);
+  }
+  return undefined;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -33,7 +33,7 @@ describe('the scenario files in scenarios/', () => {
     expect(all.find((s) => s.id === 'gate-off')!.needs.gate).toBe(false);
     expect(all.find((s) => s.id === 'pull-secrets')!.needs).toMatchObject({
       featureGates: { KubeletEnsureSecretPulledImages: true },
-      kubelet: { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' },
+      kubelet: { imagePullCredentialsVerificationPolicy: 'NeverVerifyPreloadedImages' },
     });
   });
 

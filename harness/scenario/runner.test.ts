@@ -57,7 +57,8 @@ describe('runner against the contract model', () => {
 
   it('a kubelet without the deadline fails the blackhole/hang cells and P2, not the others', async () => {
     const files = ['02-fault-matrix.yaml', 'p2-blackhole-deadline.yaml'].map((f) => join(SCENARIOS_DIR, f));
-    const { runs } = await runWith(await loadScenarios(files), { bugs: { noDeadline: true } });
+    // one registry per session, as the cluster driver does (the matrix keeps the breaker on and relies on it)
+    const { runs } = await runWith(await loadScenarios(files), { bugs: { noDeadline: true }, registryPerSession: true });
     const failed = runs.flatMap((r) => [...r.results, ...r.benchmarks]).filter((r) => !r.pass).map((r) => r.id).sort();
     expect(failed).toEqual(['P2', 'fault-matrix/CachedIfFailed/blackhole/cached', 'fault-matrix/CachedIfFailed/hang/cached']);
     const hang = find(runs, 'fault-matrix/CachedIfFailed/hang/cached');
