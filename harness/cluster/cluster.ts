@@ -69,6 +69,8 @@ export interface ClusterOptions {
   /** Default false. */
   serializeImagePulls?: boolean;
   imagePullCredentialsVerificationPolicy?: ClusterSpec['imagePullCredentialsVerificationPolicy'];
+  /** The kubelet's pull rate limit; 0 = unlimited; unset = the kubelet's default. */
+  registryPullQPS?: number;
   /** Where `kind export logs` goes on failure (default reports/<run-id>/kind-logs-<name>). */
   logsDir?: string;
   log?: (line: string) => void;
@@ -112,6 +114,7 @@ async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<
     ...(opts.kubeletFeatureGates ? { kubeletFeatureGates: opts.kubeletFeatureGates } : {}),
     ...(opts.serializeImagePulls !== undefined ? { serializeImagePulls: opts.serializeImagePulls } : {}),
     ...(opts.imagePullCredentialsVerificationPolicy ? { imagePullCredentialsVerificationPolicy: opts.imagePullCredentialsVerificationPolicy } : {}),
+    ...(opts.registryPullQPS !== undefined ? { registryPullQPS: opts.registryPullQPS } : {}),
   };
   const config = kindConfig(spec);
   const hash = configHash(config);

@@ -65,6 +65,12 @@ describe('kindConfig', () => {
     expect(configHash(kindConfig(spec({ kubeletFeatureGates: {}, serializeImagePulls: false })))).toBe(h);
     expect(parse(kindConfig(spec()).kubeadmConfigPatches![0]!).featureGates).toBeUndefined();
   });
+  it('writes registryPullQPS (0 = unlimited) only when set', () => {
+    const patch = (s: ClusterSpec) => parse(kindConfig(s).kubeadmConfigPatches![0]!);
+    expect(patch(spec({ registryPullQPS: 0 })).registryPullQPS).toBe(0);
+    expect(patch(spec())).not.toHaveProperty('registryPullQPS');
+    expect(configHash(kindConfig(spec({ registryPullQPS: 0 })))).not.toBe(configHash(kindConfig(spec())));
+  });
   it('rejects a bad worker count', () => {
     expect(() => kindConfig(spec({ workers: -1 }))).toThrow(/workers/);
     expect(() => kindConfig(spec({ workers: 1.5 }))).toThrow(/workers/);

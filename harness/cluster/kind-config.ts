@@ -47,6 +47,8 @@ export interface KubeletConfigPatch {
   serializeImagePulls?: boolean;
   /** KEP-2535 (KubeletEnsureSecretPulledImages): when a cached image must be re-verified against credentials. */
   imagePullCredentialsVerificationPolicy?: KubeletCredentialsPolicy;
+  /** The kubelet's own pull rate limit (default 5/s, burst 10); 0 = unlimited. */
+  registryPullQPS?: number;
 }
 
 export type KubeletCredentialsPolicy = 'NeverVerify' | 'NeverVerifyPreloadedImages' | 'NeverVerifyAllowlistedImages' | 'AlwaysVerify';
@@ -76,6 +78,8 @@ export interface ClusterSpec {
   /** Default false (see KubeletConfigPatch). */
   serializeImagePulls?: boolean;
   imagePullCredentialsVerificationPolicy?: KubeletCredentialsPolicy;
+  /** Unset keeps the kubelet's default (5/s, burst 10) and the config hash of existing clusters. */
+  registryPullQPS?: number;
 }
 
 export const DEFAULT_FALLBACK_TIMEOUT = '10s';
@@ -100,6 +104,7 @@ export function kubeletPatch(spec: ClusterSpec): KubeletConfigPatch {
     patch.imagePullFallbackTimeout = spec.fallbackTimeout;
     patch.imagePullFallbackCircuitBreakerWindow = spec.circuitBreakerWindow;
   }
+  if (spec.registryPullQPS !== undefined) patch.registryPullQPS = spec.registryPullQPS;
   return patch;
 }
 

@@ -41,6 +41,7 @@ export function isMainShape(needs: ClusterNeeds): boolean {
     needs.kubelet.imagePullFallbackTimeout === 10 &&
     needs.kubelet.imagePullFallbackCircuitBreakerWindow === 30 &&
     !needs.kubelet.serializeImagePulls &&
+    needs.kubelet.registryPullQPS === undefined &&
     needs.kubelet.imagePullCredentialsVerificationPolicy === undefined
   );
 }
@@ -69,6 +70,7 @@ export function clusterOptionsFor(needs: ClusterNeeds, name: string): ClusterOpt
     serializeImagePulls: k.serializeImagePulls,
     ...(Object.keys(needs.featureGates).length ? { kubeletFeatureGates: { ...needs.featureGates } } : {}),
     ...(k.imagePullCredentialsVerificationPolicy ? { imagePullCredentialsVerificationPolicy: k.imagePullCredentialsVerificationPolicy } : {}),
+    ...(k.registryPullQPS !== undefined ? { registryPullQPS: k.registryPullQPS } : {}),
   };
 }
 

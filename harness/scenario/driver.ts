@@ -40,6 +40,11 @@ export interface ClusterNeeds {
      * pulls a hanging `Always` pull would block every other pull behind it, so scenarios default to false.
      */
     serializeImagePulls: boolean;
+    /**
+     * registryPullQPS: the kubelet's own pull rate limit (default 5/s, burst 10), which fails pulls beyond
+     * the burst before they reach the registry, whatever the policy. 0 = unlimited (a burst benchmark).
+     */
+    registryPullQPS?: number;
     /** KEP-2535 imagePullCredentialsVerificationPolicy (only meaningful with KubeletEnsureSecretPulledImages). */
     imagePullCredentialsVerificationPolicy?:
       | 'NeverVerify'
@@ -181,6 +186,7 @@ export function describeNeeds(needs: ClusterNeeds): string {
     `breaker ${needs.kubelet.imagePullFallbackCircuitBreakerWindow}s`,
   ];
   if (needs.kubelet.serializeImagePulls) parts.push('serial pulls');
+  if (needs.kubelet.registryPullQPS !== undefined) parts.push(`registryPullQPS ${needs.kubelet.registryPullQPS}`);
   for (const [g, on] of Object.entries(needs.featureGates)) parts.push(`${g}=${on}`);
   if (needs.kubelet.imagePullCredentialsVerificationPolicy) parts.push(needs.kubelet.imagePullCredentialsVerificationPolicy);
   return parts.join(', ');

@@ -202,6 +202,7 @@ function kindOfValue(path: Path): string {
     fault: 'fault mode',
     outcome: 'outcome',
     concurrency: 'concurrency',
+    sample: 'sample',
     via: 'cache method',
     command: 'command',
     unit: 'unit',
@@ -398,6 +399,7 @@ function build(ctx: FileContext, d: ScenarioDoc): Scenario {
       imagePullFallbackTimeout: vars.deadline,
       imagePullFallbackCircuitBreakerWindow: vars.window,
       serializeImagePulls: d.cluster.kubelet.serializeImagePulls,
+      ...(d.cluster.kubelet.registryPullQPS !== undefined ? { registryPullQPS: d.cluster.kubelet.registryPullQPS } : {}),
       ...(d.cluster.kubelet.imagePullCredentialsVerificationPolicy
         ? { imagePullCredentialsVerificationPolicy: d.cluster.kubelet.imagePullCredentialsVerificationPolicy }
         : {}),
@@ -602,6 +604,7 @@ function parseStep(
         name: b.name as string,
         pods: b.pods as number,
         concurrency: b.concurrency as 'serial' | 'all',
+        sample: b.sample as 'startup' | 'pull-to-fallback',
         images,
         template: {
           policy: pod.policy as Policy,

@@ -34,6 +34,8 @@ export type StepBody =
       name: string;
       pods: number;
       concurrency: 'serial' | 'all';
+      /** What each pod contributes to the samples (see the schema's `sample`). */
+      sample: 'startup' | 'pull-to-fallback';
       images: LocalImage[];
       template: PodTemplate;
       expectation?: Expectation;

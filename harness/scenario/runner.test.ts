@@ -4,7 +4,7 @@ import { FakeClock, fakeDriverFactory, type FakeBugs } from './fake-driver.ts';
 import { defaultScenarioFiles } from './main.ts';
 import { loadScenarios, parseScenario } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { bounded, dnsLabel, groupByNeeds, Runner, tally, type ScenarioRun } from './runner.ts';
+import { bounded, dnsLabel, groupByNeeds, pullToFallbackSeconds, Runner, tally, type ScenarioRun } from './runner.ts';
 import type { DriverFactory } from './driver.ts';
 import { SCENARIOS_DIR } from './main.ts';
 
@@ -196,5 +196,19 @@ describe('runner against the contract model', () => {
   it('a driver call that never returns is bounded', async () => {
     await expect(bounded(new Promise(() => {}), 20, 'observing p')).rejects.toThrow('observing p did not return within 20 ms');
     await expect(bounded(Promise.resolve(7), 20, 'x')).resolves.toBe(7);
+  });
+});
+
+describe('pullToFallbackSeconds', () => {
+  const obs = (timeline: { atSeconds: number; reason: string }[]) => ({ outcome: 'Running', fallbackEvent: true, timeline });
+  it.each([
+    { name: 'Pulling → fallback', timeline: [{ atSeconds: 0.3, reason: 'Scheduled' }, { atSeconds: 0.5, reason: 'Pulling' }, { atSeconds: 10.6, reason: 'PullFailedUsingCached' }, { atSeconds: 10.7, reason: 'Started' }], want: 10.1 },
+    { name: 'the first of each (a restart pulls again)', timeline: [{ atSeconds: 1, reason: 'Pulling' }, { atSeconds: 11, reason: 'PullFailedUsingCached' }, { atSeconds: 20, reason: 'Pulling' }, { atSeconds: 21, reason: 'PullFailedUsingCached' }], want: 10 },
+    { name: 'no fallback event', timeline: [{ atSeconds: 1, reason: 'Pulling' }, { atSeconds: 2, reason: 'Failed' }], want: undefined },
+    { name: 'no Pulling event', timeline: [{ atSeconds: 2, reason: 'PullFailedUsingCached' }], want: undefined },
+  ])('$name', ({ timeline, want }) => {
+    const got = pullToFallbackSeconds(obs(timeline));
+    if (want === undefined) expect(got).toBeUndefined();
+    else expect(got).toBeCloseTo(want, 6);
   });
 });

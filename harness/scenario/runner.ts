@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../report/results.ts';
-import { isUnreachable } from './contract.ts';
+import { FALLBACK_EVENT_REASON, isUnreachable } from './contract.ts';
 import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from './driver.ts';
 import { evaluate, stopWhen } from './expect.ts';
 import { formatSeconds } from './duration.ts';
@@ -482,9 +482,10 @@ export class Runner {
       const o = await bounded(session.observe(h, { timeoutMs: step.timeoutSeconds * 1000, until: stopWhen(e) }), step.timeoutSeconds * 1000 + OBSERVE_GRACE_MS, `observing ${h.name}`);
       const f = evaluate(e, o);
       data.outcome ??= o.outcome;
+      const sample = step.sample === 'pull-to-fallback' ? pullToFallbackSeconds(o) : o.startupSeconds;
       if (f.length) data.failures.push(`pod ${i + 1}: ${f.join('; ')}`);
-      else if (o.startupSeconds !== undefined) data.samples.push(o.startupSeconds);
-      else data.failures.push(`pod ${i + 1}: no startup time observed`);
+      else if (sample !== undefined) data.samples.push(sample);
+      else data.failures.push(`pod ${i + 1}: no ${step.sample === 'pull-to-fallback' ? 'Pulling → PullFailedUsingCached interval' : 'startup time'} observed`);
     };
     if (step.concurrency === 'all') {
       const handles = await Promise.all(Array.from({ length: step.pods }, (_, i) => create(i)));
@@ -493,6 +494,17 @@ export class Runner {
       for (let i = 0; i < step.pods; i++) await watch(i, await create(i));
     }
   }
+}
+
+/**
+ * The first Pulling → the first PullFailedUsingCached in the watch's timeline: how long the kubelet tried
+ * the registry before it fell back, the interval its fallback deadline bounds.
+ */
+export function pullToFallbackSeconds(o: Observation): number | undefined {
+  const timeline = o.timeline ?? [];
+  const pulling = timeline.find((t) => t.reason === 'Pulling');
+  const fallback = timeline.find((t) => t.reason === FALLBACK_EVENT_REASON);
+  return pulling && fallback && fallback.atSeconds >= pulling.atSeconds ? fallback.atSeconds - pulling.atSeconds : undefined;
 }
 
 /**

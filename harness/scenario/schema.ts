@@ -37,6 +37,7 @@ export const clusterSchema = z.strictObject({
       imagePullFallbackTimeout: duration.default('10s'),
       imagePullFallbackCircuitBreakerWindow: duration.default('30s'),
       serializeImagePulls: z.boolean().default(false),
+      registryPullQPS: z.int().min(0).optional(),
       imagePullCredentialsVerificationPolicy: z
         .enum(['NeverVerify', 'NeverVerifyPreloadedImages', 'NeverVerifyAllowlistedImages', 'AlwaysVerify'])
         .optional(),
@@ -91,6 +92,12 @@ export const STEP_SCHEMAS = {
     concurrency: z.enum(['serial', 'all']).default('serial'),
     pod: z.strictObject({ image: z.union([imageRef, z.array(imageRef).min(1)]), ...podTemplate }),
     expect: expectationSchema.optional(),
+    /**
+     * What each pod contributes: `startup` (creation → Running, the default) or `pull-to-fallback` (the
+     * Pulling event → the PullFailedUsingCached event, as the watch saw them: the part of startup the
+     * kubelet's fallback deadline bounds, without the host's container start and status-sync time).
+     */
+    sample: z.enum(['startup', 'pull-to-fallback']).default('startup'),
     timeout: duration.default('120s'),
   }),
 } as const;
