@@ -8,7 +8,10 @@
  * All changes go in with `docker exec <node>` and are idempotent. /etc/hosts is a bind mount in a container:
  * it is rewritten in place (`cat > /etc/hosts`), never replaced (sed -i would fail with EBUSY).
  */
+import { crictlPull } from '../cluster/node-images.ts';
+import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
+import type { RegistryCredentials } from './client.ts';
 
 export const CERTS_DIR = '/etc/containerd/certs.d';
 /** Go's resolver (containerd) caches /etc/hosts for up to 5 s: wait this long after changing it. */
@@ -116,13 +119,50 @@ export async function setBlackhole(nodes: readonly string[], ip: string, port: n
   );
 }
 
-/** Points the nodes at a registry: hosts.toml plus the /etc/hosts line for its name → the proxy. */
+/**
+ * Points the nodes at a registry: hosts.toml plus the /etc/hosts line for its name → the proxy, and returns
+ * once containerd on every node resolves the name (see waitUntilResolvable).
+ */
 export async function configureNodesForRegistry(
   nodes: readonly string[],
-  registry: { hostName: string; nodeAddress: string; proxyIp: string },
+  registry: { hostName: string; nodeAddress: string; proxyIp: string; credentials?: RegistryCredentials | undefined; ref(repo: string, tag: string): string },
 ): Promise<void> {
   await writeHostsToml(nodes, registry.nodeAddress);
   await setHostsEntry(nodes, registry.hostName, registry.proxyIp);
+  await waitUntilResolvable(nodes, registry);
+}
+
+/**
+ * containerd's resolver (Go's) re-reads /etc/hosts at most every 5 s: a registry name written just now may
+ * still be "no such host" for a few seconds, and a pull in that gap fails for the wrong reason (a cache step,
+ * an auth check, an uncached cell reading as `dns`). Probe from every node until the name resolves: a pull of
+ * a tag that doesn't exist answers "not found" (or 401) once it does. Bounded: 40 probes, 10 s.
+ */
+export async function waitUntilResolvable(
+  nodes: readonly string[],
+  registry: { hostName: string; credentials?: RegistryCredentials | undefined; ref(repo: string, tag: string): string },
+  timeoutMs = 10_000,
+): Promise<void> {
+  const ref = registry.ref('cif-probe/resolve', 'none');
+  await Promise.all(
+    nodes.map(async (node) => {
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      for (let i = 0; i < 40 && Date.now() < deadline; i++) {
+        const r = await crictlPull(node, ref, { timeoutSeconds: 10, ...(registry.credentials ? { credentials: registry.credentials } : {}) });
+        last = r.error;
+        if (!isUnresolved(r.error)) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new HostError(`${registry.hostName} does not resolve on ${node} after ${timeoutMs / 1000} s: ${last}`, {
+        hint: `check the name's line in ${node}:/etc/hosts`,
+      });
+    }),
+  );
+}
+
+export function isUnresolved(criError: string): boolean {
+  return /no such host/.test(criError);
 }
 
 /** Undoes configureNodesForRegistry (best effort: a node may be gone already). */

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { clusterNodes, deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
 import { readBuildRecord } from '../images/node.ts';
-import { crictlPull, listNodeImages, prePull } from '../cluster/node-images.ts';
+import { listNodeImages, prePull } from '../cluster/node-images.ts';
 import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
 import { cleanups } from '../lib/run-context.ts';
 import { run } from '../lib/exec.ts';
@@ -221,14 +221,8 @@ class ClusterDriver implements Driver {
 
   private async startRig(o: { auth?: RegistryCredentials }): Promise<RegistryRig> {
     const n = ++this.seq;
-    const rig = await startRegistryRig({ runId: `${this.context.runId}-s${String(n).padStart(3, '0')}`, cluster: this.info.name, ...(o.auth ? { auth: o.auth } : {}) });
-    try {
-      await untilResolvable(this.nodes, rig);
-    } catch (err) {
-      await rig.stop().catch(() => undefined);
-      throw err;
-    }
-    return rig;
+    // The rig returns once every node resolves the registry's name (configureNodesForRegistry waits).
+    return startRegistryRig({ runId: `${this.context.runId}-s${String(n).padStart(3, '0')}`, cluster: this.info.name, ...(o.auth ? { auth: o.auth } : {}) });
   }
 
   forget(s: ClusterSession): void {
@@ -472,33 +466,6 @@ class ClusterSession implements Session {
     void removeSessionImages(this.driver.nodes, prefixes);
     if (errors.length) throw new Error(`closing session ${this.id}: ${errors.join('; ')}`);
   }
-}
-
-/**
- * containerd's resolver (Go's) re-reads /etc/hosts at most every 5 s: a registry name written just now may
- * still be "no such host" for a few seconds, and a pull in that gap would fail for the wrong reason (a
- * cache step, or an uncached cell reading as `dns`). Probe from every node until the name resolves: a
- * pull of a tag that doesn't exist answers "not found" once it does. Bounded: 10 s.
- */
-export async function untilResolvable(nodes: readonly string[], rig: RegistryRig): Promise<void> {
-  const ref = rig.registry.ref('cif-probe/resolve', 'none');
-  await Promise.all(
-    nodes.map(async (node) => {
-      const deadline = Date.now() + 10_000;
-      let last = '';
-      for (let i = 0; i < 40 && Date.now() < deadline; i++) {
-        const r = await crictlPull(node, ref, { timeoutSeconds: 10, ...(rig.registry.credentials ? { credentials: rig.registry.credentials } : {}) });
-        last = r.error;
-        if (!isUnresolved(r.error)) return;
-        await sleep(500);
-      }
-      throw new Error(`${rig.registry.hostName} does not resolve on ${node} after 10 s: ${last}`);
-    }),
-  );
-}
-
-export function isUnresolved(criError: string): boolean {
-  return /no such host/.test(criError);
 }
 
 async function removeSessionImages(nodes: readonly string[], prefixes: string[]): Promise<void> {
