@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { run } from '../lib/exec.ts';
 import { newRunId, runLabels } from '../lib/run-context.ts';
 import { buildRecordPath, readBuildRecord, type BuildRecord } from '../images/node.ts';
-import { clusterNodes, deleteCluster, ensureCluster, KIND_NETWORK, type ClusterInfo } from './cluster.ts';
+import { clusterNodes, deleteCluster, ensureCluster, KIND_NETWORK, parkCluster, type ClusterInfo } from './cluster.ts';
 import { hostsTomlPath, writeHostsToml } from '../registry/nodes.ts';
 
 const dockerUp = (await run('docker', ['info'], { reject: false, timeout: 15_000 }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
@@ -160,6 +160,10 @@ const policyPod = JSON.stringify({
   spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10.1', imagePullPolicy: 'CachedIfFailed' }] },
 });
 const REJECTED = /Unsupported value: "CachedIfFailed"/;
+const paused = async (name: string) => {
+  const ids = (await run('docker', ['ps', '-aq', '--filter', `label=io.x-k8s.kind.cluster=${name}`])).stdout.split('\n').filter(Boolean);
+  return (await run('docker', ['inspect', '--format', '{{.State.Paused}}', ...ids])).stdout.split('\n').filter(Boolean);
+};
 
 describe.skipIf(Boolean(why))('the ImagePullPolicyCachedIfFailed gate (integration)', () => {
   const dryRun = (kubeconfig: string) =>
@@ -177,7 +181,7 @@ describe.skipIf(Boolean(why))('the ImagePullPolicyCachedIfFailed gate (integrati
     }
   }, 300_000);
 
-  it.runIf(build?.capabilities.gate)('a gate-off cluster rejects it with the validation message', async () => {
+  it.runIf(build?.capabilities.gate)('a gate-off cluster rejects it with the validation message; parked, it is reused and answers again', async () => {
     const name = `cif-gateoff-${runId.slice(-4)}`;
     try {
       const info = await ensureCluster({ name, workers: 0, gate: false, log: () => {} });
@@ -185,6 +189,19 @@ describe.skipIf(Boolean(why))('the ImagePullPolicyCachedIfFailed gate (integrati
       const r = await dryRun(info.kubeconfigPath);
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(REJECTED);
+
+      // parked (frozen) it is reused, not recreated, and answers again once its node reports Ready
+      expect(await parkCluster(name)).toBe(1);
+      expect(await paused(name)).toEqual(['true']);
+      const again = await ensureCluster({ name, workers: 0, gate: false, log: () => {} });
+      expect(again.reused).toBe(true);
+      expect(await paused(name)).toEqual(['false']);
+      expect((await dryRun(again.kubeconfigPath)).stderr).toMatch(REJECTED);
+
+      // and a parked cluster deletes cleanly
+      await parkCluster(name);
+      await deleteCluster(name);
+      expect(await clusterNodes(name)).toEqual([]);
     } finally {
       await deleteCluster(name).catch(() => undefined);
     }

@@ -3,11 +3,17 @@
  * and on failure export kind's logs and clean up. The API other parts call:
  *
  *   ensureCluster({ name?, workers?, gate?, keep?, ... }) → ClusterInfo
+ *   parkCluster(name)
  *   deleteCluster(name)
  *   clusterInfo(name) → ClusterInfo | undefined   (a running cluster, without creating anything)
  *
  * A cluster's identity is the hash of its generated kind config (kind-config.ts), stored as the node label
- * `cif.config-hash`: a running cluster with the same hash and all nodes Ready is reused as is.
+ * `cif.config-hash`: an existing cluster with the same hash is reused once all its nodes are Ready.
+ *
+ * Parking: `docker pause` freezes a cluster's nodes (no CPU, memory kept) so a cluster kept for the next run
+ * costs nothing while other clusters measure; ensureCluster unpauses it. Its clocks jump on unpause: the
+ * kubelets report NotReady for ~10 s until their next status update (measured: Ready again after 12 s, no
+ * component restarted), which is why reuse waits for Ready instead of recreating at once.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +40,8 @@ export const DEFAULT_CLUSTER = 'cif';
 /** kind puts every cluster's nodes on this docker network. */
 export const KIND_NETWORK = 'kind';
 const READY_TIMEOUT_S = 180;
+/** How long a reused (unparked or restarted) cluster gets to report every node Ready before it is recreated. */
+const REUSE_READY_TIMEOUT_S = 90;
 
 export interface ClusterNode {
   /** The Kubernetes node name (= the container's hostname). */
@@ -123,14 +131,24 @@ async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<
 
   const existing = await clusterNodes(name);
   if (existing.length > 0) {
+    const unparked = await unparkCluster(name);
+    if (unparked) log(`unparked cluster ${name} (${unparked} nodes)`);
     const labels = await nodeHashes(name).catch(() => undefined);
-    const compatible = labels !== undefined && labels.length === existing.length && labels.every((l) => l.hash === hash && l.ready);
-    if (compatible) {
+    const sameConfig = labels !== undefined && labels.length === existing.length && labels.every((l) => l.hash === hash);
+    let ready = sameConfig && labels.every((l) => l.ready);
+    if (sameConfig && !ready) {
+      await exportKubeconfig(kind, name, kubeconfig);
+      ready = await waitReady(build.tools.kubectl, kubeconfig, existing.length, REUSE_READY_TIMEOUT_S).then(
+        () => true,
+        () => false,
+      );
+    }
+    if (ready) {
       await exportKubeconfig(kind, name, kubeconfig);
       log(`reusing cluster ${name} (config ${hash}, ${existing.length} nodes Ready)`);
       return { name, kubeconfigPath: kubeconfig, nodes: existing, network: KIND_NETWORK, gate, kubeVersion: build.kubeVersion, nodeImage: build.nodeImage, configHash: hash, reused: true };
     }
-    log(`cluster ${name} exists with a different config or not Ready: recreating`);
+    log(`cluster ${name} exists with ${sameConfig ? `nodes not Ready within ${REUSE_READY_TIMEOUT_S}s` : 'a different config'}: recreating`);
     await deleteCluster(name, kind);
   }
 
@@ -171,9 +189,35 @@ export async function clusterInfo(name: string = DEFAULT_CLUSTER): Promise<Clust
 
 export async function deleteCluster(name: string = DEFAULT_CLUSTER, kind?: string): Promise<void> {
   const bin = kind ?? (await readBuildRecord()).tools.kind;
+  await unparkCluster(name); // a frozen container can't be stopped gracefully
   await run(bin, ['delete', 'cluster', '--name', name], { timeout: 5 * 60_000 });
   // its kubeconfig and generated config describe a cluster that no longer exists
   await rm(clusterDir(name), { recursive: true, force: true });
+}
+
+/** Names of the kind clusters cif made: `cif` and the main job's `cif-e2e-<hash>` (running or parked). */
+export async function cifClusters(): Promise<string[]> {
+  const r = await run('docker', ['ps', '-a', '--filter', 'label=io.x-k8s.kind.cluster', '--format', '{{.Label "io.x-k8s.kind.cluster"}}'], { timeout: 30_000 });
+  return [...new Set(r.stdout.split('\n').filter((n) => n === DEFAULT_CLUSTER || /^cif-e2e-[0-9a-f]{8}$/.test(n)))].sort();
+}
+
+/** Freezes a cluster's node containers (docker pause); returns how many it paused. See the file comment. */
+export async function parkCluster(name: string): Promise<number> {
+  const running = await nodeContainers(name, 'running');
+  if (running.length) await run('docker', ['pause', ...running], { timeout: 60_000 });
+  return running.length;
+}
+
+/** Unpauses a parked cluster's nodes; returns how many it unpaused (0 when it was not parked). */
+export async function unparkCluster(name: string): Promise<number> {
+  const paused = await nodeContainers(name, 'paused');
+  if (paused.length) await run('docker', ['unpause', ...paused], { timeout: 60_000 });
+  return paused.length;
+}
+
+async function nodeContainers(name: string, status: 'running' | 'paused'): Promise<string[]> {
+  const r = await run('docker', ['ps', '--filter', `label=io.x-k8s.kind.cluster=${name}`, '--filter', `status=${status}`, '--format', '{{.Names}}'], { timeout: 30_000 });
+  return r.stdout.split('\n').filter(Boolean);
 }
 
 /** Node containers of a kind cluster, from docker's labels (kind's own bookkeeping). */

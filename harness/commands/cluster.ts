@@ -2,24 +2,26 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from '../lib/cache.ts';
 import { UsageError } from '../lib/errors.ts';
-import { ensureCluster, deleteCluster, DEFAULT_CLUSTER } from '../cluster/cluster.ts';
+import { cifClusters, ensureCluster, deleteCluster, DEFAULT_CLUSTER } from '../cluster/cluster.ts';
 import { boolFlag, stringFlag, type Command } from './command.ts';
 
 export const clusterCommand: Command = {
   name: 'cluster',
   summary: 'create or delete a kind cluster running the patched kubelet',
-  usage: ['cluster up [--name NAME] [--workers N] [--gate on|off] [--keep]', 'cluster down [--name NAME]'],
+  usage: ['cluster up [--name NAME] [--workers N] [--gate on|off] [--keep]', 'cluster down [--name NAME | --all]'],
   flags: [
     { flag: '--name NAME', help: 'cluster name (default: cif)' },
     { flag: '--workers N', help: 'worker nodes besides the control plane (default: 1)' },
     { flag: '--gate on|off', help: 'the ImagePullPolicyCachedIfFailed feature gate (default: on when the binaries know it)' },
     { flag: '--keep', help: 'keep a cluster that failed to come up, for debugging' },
+    { flag: '--all', help: 'with down: every cluster cif made (cif, and the cif-e2e-* clusters the main job parks for reuse)' },
   ],
   options: {
     name: { type: 'string' },
     workers: { type: 'string' },
     gate: { type: 'string' },
     keep: { type: 'boolean' },
+    all: { type: 'boolean' },
   },
   maxPositionals: 1,
   async run(args) {
@@ -29,10 +31,21 @@ export const clusterCommand: Command = {
       for (const f of ['workers', 'gate', 'keep']) {
         if (args.values[f] !== undefined) throw new UsageError(`--${f} applies to \`cluster up\` only`);
       }
+      if (boolFlag(args, 'all')) {
+        if (args.values.name !== undefined) throw new UsageError('--all and --name exclude each other');
+        const names = await cifClusters();
+        for (const n of names) {
+          await deleteCluster(n);
+          process.stdout.write(`deleted cluster ${n}\n`);
+        }
+        if (!names.length) process.stdout.write('no cif clusters\n');
+        return 0;
+      }
       await deleteCluster(name);
       process.stdout.write(`deleted cluster ${name}\n`);
       return 0;
     }
+    if (args.values.all !== undefined) throw new UsageError('--all applies to `cluster down` only');
     if (action !== 'up') throw new UsageError(action ? `unknown action ${JSON.stringify(action)}` : 'missing action', { hint: 'cif cluster up | cif cluster down' });
     const workers = parseWorkers(stringFlag(args, 'workers'));
     const gate = parseGate(stringFlag(args, 'gate'));

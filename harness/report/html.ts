@@ -4,7 +4,7 @@
  * `data-rendered` on <body> so a headless-browser test can tell the page actually ran.
  */
 import { xmlEscape as esc } from './junit.ts';
-import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, runHeadline, tallies } from './summary.ts';
+import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, phasesLine, runHeadline, tallies } from './summary.ts';
 import type { RunResults } from './results.ts';
 import { renderSvg } from './svg.ts';
 
@@ -89,7 +89,8 @@ export function renderHtml(r: RunResults): string {
     for (const b of r.benchmarks) {
       h.push(
         `<tr class="${b.pass ? 'ok' : 'fail'}" data-id="${esc(b.id)}"><td>${esc(b.id)}</td><td>${esc(b.title ?? '')}${b.formula ? ` <code>${esc(b.formula)}</code>` : ''}` +
-          `${b.reference ? `<br><small>${esc(b.reference.label)}: p50 ${b.reference.p50.toFixed(2)} s</small>` : ''}</td>` +
+          `${b.reference ? `<br><small>${esc(b.reference.label)}: p50 ${b.reference.p50.toFixed(2)} s</small>` : ''}` +
+          `${b.phases?.length ? `<br><small class="phases">where the time goes (p50 / p95 / max): ${esc(phasesLine(b.phases))}</small>` : ''}</td>` +
           `<td>${fmtFigure(b, b.p50)}</td><td>${fmtFigure(b, b.p95)}</td><td>${fmtFigure(b, b.max)}</td><td>${esc(fmtTarget(b))}</td><td>${esc(b.judge ?? 'p95')}</td><td>${b.samples?.length ?? 0}</td>` +
           `<td>${b.pass ? 'pass' : `FAIL: ${esc((b.failures ?? []).join('; '))}`}</td></tr>`,
       );

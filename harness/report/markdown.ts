@@ -1,5 +1,5 @@
 /** report.md: the matrix (policy × fault × cached → outcome), the other scenarios, the benchmarks, the failures. */
-import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, runHeadline } from './summary.ts';
+import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, phasesLine, runHeadline } from './summary.ts';
 import type { RunResults } from './results.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -42,10 +42,11 @@ export function renderMarkdown(r: RunResults): string {
         `| ${b.id} | ${cell(b.title ?? '')}${b.formula ? ` (\`${b.formula}\`)` : ''} | ${fmtFigure(b, b.p50)} | ${fmtFigure(b, b.p95)} | ${fmtFigure(b, b.max)} | ${fmtTarget(b)} | ${b.judge ?? 'p95'} | ${b.samples?.length ?? 0} | ${b.pass ? '✅' : '❌'} |`,
       );
     }
-    const refs = r.benchmarks.filter((b) => b.reference || b.baseline);
+    const refs = r.benchmarks.filter((b) => b.reference || b.baseline || b.phases?.length);
     if (refs.length) {
       out.push('');
       for (const b of refs) {
+        if (b.phases?.length) out.push(`- ${b.id} where the time goes (p50 / p95 / max): ${phasesLine(b.phases)}`);
         if (b.baseline) out.push(`- ${b.id} baseline \`${b.baseline.label ?? 'baseline'}\`: p50 ${b.baseline.p50.toFixed(2)} s, p95 ${b.baseline.p95.toFixed(2)} s`);
         if (b.reference) out.push(`- ${b.id} reference — ${b.reference.label}: p50 ${b.reference.p50.toFixed(2)} s, p95 ${b.reference.p95.toFixed(2)} s${b.reference.outcome ? ` (${b.reference.outcome})` : ''}`);
       }

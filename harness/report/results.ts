@@ -117,6 +117,12 @@ export interface BenchmarkResult {
   /** A reference measured beside it, not judged (e.g. unpatched Always under blackhole). */
   reference?: { label: string; p50: number; p95: number; samples?: number[]; outcome?: string };
   source?: string;
+  /**
+   * Where the subject's time went, pod by pod, in the order it happens (e.g. creation → Pulling: the pod
+   * sandbox before any pull; Pulling → fallback: the deadline; fallback → Running: container start and the
+   * kubelet's status report). Only the intervals the pods' events show.
+   */
+  phases?: { name: string; p50: number; p95: number; max: number; samples: number }[];
   /** Why it failed, in words (empty when it passed). */
   failures?: string[];
 }

@@ -70,3 +70,8 @@ export function runHeadline(r: RunResults): string {
   const t = tallies(r);
   return `${t.passed} passed, ${t.failed} failed`;
 }
+
+/** `creation → Pulling 0.41 / 0.90 / 1.20 s; Pulling → fallback …` */
+export function phasesLine(phases: NonNullable<BenchmarkResult['phases']>): string {
+  return phases.map((p) => `${p.name} ${p.p50.toFixed(2)} / ${p.p95.toFixed(2)} / ${p.max.toFixed(2)} s`).join('; ');
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { EventTracker, refsOf, clusterNameFor, clusterOptionsFor, containerCommand, isMainShape, podOutcome, sanitizeLabels } from './cluster-driver.ts';
+import { EventTracker, refsOf, clusterNameFor, clusterOptionsFor, containerCommand, podOutcome, sanitizeLabels } from './cluster-driver.ts';
 import type { ClusterNeeds } from './driver.ts';
 import { restartPullPhases } from './expect.ts';
 
@@ -22,12 +22,6 @@ describe('cluster shapes', () => {
     expect(clusterNameFor(needs({ featureGates: { KubeletEnsureSecretPulledImages: true } }))).not.toBe(a);
     expect(clusterNameFor(needs({}, { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' }))).not.toBe(a);
     expect(a.length).toBeLessThanOrEqual(31); // ensureCluster's name rule
-  });
-  it('keeps only the main shape (gate on, default kubelet settings, no further gates)', () => {
-    expect(isMainShape(needs({ workers: 2 }))).toBe(true);
-    expect(isMainShape(needs({ gate: false }))).toBe(false);
-    expect(isMainShape(needs({}, { imagePullFallbackCircuitBreakerWindow: 0 }))).toBe(false);
-    expect(isMainShape(needs({ featureGates: { KubeletEnsureSecretPulledImages: true } }, { imagePullCredentialsVerificationPolicy: 'AlwaysVerify' }))).toBe(false);
   });
   it('maps needs to ensureCluster options (seconds as durations, gates for the kubelet)', () => {
     expect(clusterOptionsFor(needs({ workers: 2 }), 'cif-e2e-x')).toEqual({

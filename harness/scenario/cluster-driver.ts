@@ -5,9 +5,10 @@
  * Kubernetes API (client-node: pods, a Watch, events).
  *
  * Clusters: one per distinct set of needs, named `cif-e2e-<hash of the needs>` (never the shared `cif`
- * cluster). The main shape (gate on, default kubelet settings, no further gates) is kept after the run for
- * the next one to reuse; any other shape is deleted when its group has run (Driver.close), since 2 cores
- * don't carry two clusters comfortably and the next run recreates it in ~1 min.
+ * cluster). When its group has run (Driver.close) a cluster is parked — its nodes frozen with docker pause
+ * (harness/cluster parkCluster): 2 cores don't carry an idle control plane beside the one measuring, and a
+ * frozen one costs no CPU. The next run unparks and reuses it (~12 s until its nodes report Ready again)
+ * instead of creating it (35–80 s). `cif cluster down --all` removes them.
  *
  * Registries: one rig per Session, each with its own host name and port, so the kubelet's per-host fallback
  * circuit breaker never carries over from one session to the next (the runner then never needs to wait it
@@ -15,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
-import { clusterNodes, deleteCluster, ensureCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
+import { clusterNodes, ensureCluster, parkCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
 import { readBuildRecord } from '../images/node.ts';
 import { listNodeImages, prePull } from '../cluster/node-images.ts';
 import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
@@ -32,19 +33,6 @@ import type { ClusterNeeds, CreateResult, Driver, DriverContext, DriverFactory, 
 
 // ---------------------------------------------------------------------------------------------------------
 // Pure mapping (unit-tested in cluster-driver.test.ts)
-
-/** The shape every default scenario uses; its cluster stays up for the next run. */
-export function isMainShape(needs: ClusterNeeds): boolean {
-  return (
-    needs.gate &&
-    Object.keys(needs.featureGates).length === 0 &&
-    needs.kubelet.imagePullFallbackTimeout === 10 &&
-    needs.kubelet.imagePullFallbackCircuitBreakerWindow === 30 &&
-    !needs.kubelet.serializeImagePulls &&
-    needs.kubelet.registryPullQPS === undefined &&
-    needs.kubelet.imagePullCredentialsVerificationPolicy === undefined
-  );
-}
 
 /**
  * `cif-e2e-<hash>`: a hash of everything but the worker count (a cluster with more workers serves the same
@@ -147,8 +135,6 @@ const TRANSIENT = new Set(['Pending', 'ContainerCreating', 'PodInitializing', 'T
 // The factory
 
 export interface ClusterDriverOptions {
-  /** Keep every cluster after its group (default: only the main shape is kept). */
-  keepAll?: boolean;
   log?: (line: string) => void;
 }
 
@@ -157,23 +143,21 @@ export async function clusterDriverFactory(o: ClusterDriverOptions = {}): Promis
   await readBuildRecord();
   return async (needs, context) => {
     const name = clusterNameFor(needs);
-    const keep = o.keepAll || isMainShape(needs);
-    // A running cluster of this shape with more workers serves too (recreating it with fewer would cost a
-    // create now and another one when the bigger group runs next).
-    const running = (await clusterNodes(name)).filter((n) => n.role === 'worker').length;
-    const workers = Math.max(needs.workers, running);
+    // A cluster of this shape with more workers serves too (recreating it with fewer would cost a create
+    // now and another one when the bigger group runs next).
+    const existing = (await clusterNodes(name)).filter((n) => n.role === 'worker').length;
+    const workers = Math.max(needs.workers, existing);
     const info = await ensureCluster({ ...clusterOptionsFor({ ...needs, workers }, name), ...(o.log ? { log: o.log } : {}) });
-    // A cluster this run made only for one group goes when the run is interrupted too.
-    const release = keep || info.reused ? () => undefined : cleanups.add(`cluster ${name}`, () => deleteCluster(name));
     return new ClusterDriver(info, context, async () => {
-      release();
-      if (!keep) await deleteCluster(name);
+      await parkCluster(name);
     });
   };
 }
 
 class ClusterDriver implements Driver {
   readonly nodes: readonly string[];
+  /** Every session starts a registry rig of its own (own container, host name, port and fault proxy). */
+  readonly sessionsIsolated = true;
   readonly kc: KubeConfig;
   private readonly sessions = new Set<ClusterSession>();
   private seq = 0;

@@ -144,6 +144,11 @@ export interface Session {
 export interface Driver {
   /** Worker node names, in a stable order: scenario `worker-1` is nodes[0]. */
   readonly nodes: readonly string[];
+  /**
+   * Every session gets a registry of its own (host, tags, fault mode), so sessions never see each other's
+   * faults or breaker state and the runner may run scenarios side by side (runner.ts `waves`).
+   */
+  readonly sessionsIsolated: boolean;
   openSession(options: { id: string; labels: Record<string, string> }): Promise<Session>;
   /** Release the driver (the cluster may stay up for reuse). */
   close(): Promise<void>;

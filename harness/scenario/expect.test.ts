@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Expectation, Observation } from '../report/results.ts';
 import { evaluate, restartPullPhases, stopWhen } from './expect.ts';
-import { percentile, computeBenchmark } from './stats.ts';
+import { addPhases, percentile, computeBenchmark } from './stats.ts';
+import { phasesLine } from '../report/summary.ts';
 import { evalDuration, durationSyntaxError } from './duration.ts';
 
 const obs = (o: Partial<Observation>): Observation => ({ outcome: 'Running', fallbackEvent: false, ...o });
@@ -121,5 +122,17 @@ describe('durations and statistics', () => {
     const f = computeBenchmark({ ...base, op: 'difference', unit: 's', target: 0.3, judge: 'p50' }, bad);
     expect(f.pass).toBe(false);
     expect(f.failures).toEqual(['s: pod 2: expected Running, observed ErrImagePull']);
+  });
+
+  it('benchmarks carry the subject’s phases, in the order they were first seen', () => {
+    const data = { samples: [12, 14], failures: [] as string[] };
+    addPhases(data, [{ name: 'creation → Pulling', seconds: 1 }, { name: 'Pulling → fallback', seconds: 10 }]);
+    addPhases(data, [{ name: 'creation → Pulling', seconds: 3 }, { name: 'Pulling → fallback', seconds: 10 }]);
+    const b = computeBenchmark({ id: 'P', title: 't', subject: 's', op: 'value', unit: 's', target: 20, judge: 'max', formula: 's', where: 'x:1:1' }, new Map([['s', data]]));
+    expect(b.phases).toEqual([
+      { name: 'creation → Pulling', p50: 2, p95: 2.9, max: 3, samples: 2 },
+      { name: 'Pulling → fallback', p50: 10, p95: 10, max: 10, samples: 2 },
+    ]);
+    expect(phasesLine(b.phases!)).toBe('creation → Pulling 2.00 / 2.90 / 3.00 s; Pulling → fallback 10.00 / 10.00 / 10.00 s');
   });
 });

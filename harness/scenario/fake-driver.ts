@@ -12,16 +12,42 @@ import type { FaultMode, Observation, Policy, TimelineEntry } from '../report/re
 import { FALLBACK_EVENT_REASON } from './contract.ts';
 import type { Clock, ClusterNeeds, CreateResult, Driver, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
 
+/**
+ * Virtual time for the model: a discrete-event clock. Time moves only when every task in flight waits on
+ * the clock (checked from a setImmediate, after all pending promise callbacks ran), and then jumps to the
+ * earliest wake-up. Scenarios that run side by side thus each see the time their own steps took, never a
+ * jump another scenario's wait caused.
+ */
 export class FakeClock implements Clock {
+  private readonly timers: { at: number; seq: number; resolve: () => void }[] = [];
+  private seq = 0;
+  private scheduled = false;
   constructor(private t = Date.UTC(2026, 0, 1)) {}
   now(): number {
     return this.t;
   }
-  async sleep(ms: number): Promise<void> {
-    this.t += Math.max(0, ms);
+  sleep(ms: number): Promise<void> {
+    return this.sleepUntil(this.t + Math.max(0, ms));
   }
-  advanceTo(t: number): void {
-    this.t = Math.max(this.t, t);
+  /** Resolves once virtual time has reached `at` (at once, in turn, when it already has). */
+  sleepUntil(at: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.timers.push({ at: Math.max(at, this.t), seq: this.seq++, resolve });
+      this.schedule();
+    });
+  }
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers.shift();
+      if (!next) return;
+      this.t = Math.max(this.t, next.at);
+      next.resolve();
+      if (this.timers.length) this.schedule();
+    });
   }
 }
 
@@ -327,18 +353,15 @@ class FakeSession implements Session {
     const end = start + options.timeoutMs;
     const times = [start, ...pod.snapshots.map((s) => s.at).filter((t) => t > start && t <= end)];
     for (const t of times) {
-      const o = this.observationAt(pod, t, false);
-      if (options.until(o)) {
-        this.clock.advanceTo(t);
-        return o;
-      }
+      await this.clock.sleepUntil(t);
+      const o = this.observationAt(pod, t, false, start);
+      if (options.until(o)) return o;
     }
-    const o = this.observationAt(pod, end, true);
-    this.clock.advanceTo(end);
-    return o;
+    await this.clock.sleepUntil(end);
+    return this.observationAt(pod, end, true, start);
   }
 
-  private observationAt(pod: FakePod, t: number, timedOut: boolean): Observation {
+  private observationAt(pod: FakePod, t: number, timedOut: boolean, start: number): Observation {
     const cur = [...pod.snapshots].reverse().find((s) => s.at <= t) ?? pod.snapshots[0]!;
     // the real adapter re-lists events after a ≈1 s settle; the model shows what that would see
     const seen = pod.events.filter((e) => e.at <= t + 1000);
@@ -364,7 +387,7 @@ class FakeSession implements Session {
       events: [...counts.values()],
       restarts: cur.restarts,
       timeline,
-      waitedSeconds: Math.round(t - this.clock.now()) / 1000,
+      waitedSeconds: Math.round(t - start) / 1000,
       ...(timedOut ? { timedOut: true } : {}),
     };
   }
@@ -391,6 +414,9 @@ export class FakeDriver implements Driver {
   ) {
     this.nodes = cluster.nodes;
     this.shared = { host: 'registry.cif:5000', tags: new Map(), privateRepos: new Set(), faults: [] };
+  }
+  get sessionsIsolated(): boolean {
+    return this.cluster.opts.registryPerSession ?? false;
   }
   async openSession(): Promise<Session> {
     const n = ++this.cluster.sessions;

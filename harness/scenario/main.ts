@@ -18,7 +18,7 @@ import type { RunResults } from '../report/results.ts';
 import { describeNeeds, type Clock, type Driver, type DriverFactory } from './driver.ts';
 import { loadScenarios } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { groupByNeeds, Runner, toRunResults, type ScenarioRun } from './runner.ts';
+import { groupByNeeds, Runner, toRunResults, waves, MAX_SIDE_BY_SIDE, type ScenarioRun } from './runner.ts';
 
 export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 
@@ -122,21 +122,31 @@ async function runWithProgress(runner: Runner, scenarios: Scenario[], opts: Main
         return;
       }
       const release = cleanups.add(`driver for ${describeNeeds(group.needs)}`, () => driver.close());
+      // Progress lines go to the subtask of the scenario they name (scenarios of a wave run side by side).
+      const outputs = new Map<string, (line: string) => void>();
+      runner.setLog((scenario, line) => outputs.get(scenario)?.(line));
+      const scenarioTask = (s: Scenario): Task<Ctx> => ({
+        title: `${s.id}: ${s.title}`,
+        task: async (c, sub) => {
+          outputs.set(s.id, (line) => {
+            sub.output = line;
+          });
+          const run = await runner.runScenario(driver, s);
+          c.runs.push(run);
+          const failed = run.results.filter((r) => !r.pass).length + run.benchmarks.filter((b) => !b.pass).length;
+          sub.title = `${s.id}: ${failed ? `${failed} FAILED` : 'ok'} (${run.durationSeconds} s)`;
+        },
+      });
       return task.newListr(
         [
-          ...group.scenarios.map(
-            (s): Task<Ctx> => ({
-              title: `${s.id}: ${s.title}`,
-              task: async (c, sub) => {
-                runner.setLog((_, line) => {
-                  sub.output = line;
-                });
-                const run = await runner.runScenario(driver, s);
-                c.runs.push(run);
-                const failed = run.results.filter((r) => !r.pass).length + run.benchmarks.filter((b) => !b.pass).length;
-                sub.title = `${s.id}: ${failed ? `${failed} FAILED` : 'ok'} (${run.durationSeconds} s)`;
-              },
-            }),
+          ...waves(group.scenarios, driver.sessionsIsolated ? MAX_SIDE_BY_SIDE : 1).map(
+            (wave): Task<Ctx> =>
+              wave.length === 1
+                ? scenarioTask(wave[0]!)
+                : {
+                    title: `${wave.length} scenarios side by side: ${wave.map((s) => s.id).join(', ')}`,
+                    task: (_c, t) => t.newListr(wave.map(scenarioTask), { concurrent: true, exitOnError: true }),
+                  },
           ),
           {
             title: 'release the cluster',
@@ -151,5 +161,7 @@ async function runWithProgress(runner: Runner, scenarios: Scenario[], opts: Main
     },
   }));
   const ctx = await runTasks<Ctx>(tasks, { runs: [] });
-  return ctx.runs;
+  // The order runAll gives (group by group, file order within a group), whatever finished first in a wave.
+  const order = groupByNeeds(scenarios).flatMap((g) => g.scenarios);
+  return ctx.runs.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
 }

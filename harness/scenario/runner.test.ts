@@ -4,7 +4,7 @@ import { FakeClock, fakeDriverFactory, type FakeBugs } from './fake-driver.ts';
 import { defaultScenarioFiles } from './main.ts';
 import { loadScenarios, parseScenario } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { bounded, dnsLabel, groupByNeeds, pullToFallbackSeconds, Runner, tally, type ScenarioRun } from './runner.ts';
+import { bounded, dnsLabel, groupByNeeds, podPhases, pullToFallbackSeconds, Runner, runsAlone, tally, waves, type ScenarioRun } from './runner.ts';
 import type { DriverFactory } from './driver.ts';
 import { SCENARIOS_DIR } from './main.ts';
 
@@ -36,6 +36,20 @@ describe('runner against the contract model', () => {
     expect(t.passed).toBeGreaterThan(80);
     // main (breaker 30 s), breaker-off (matrix, P1, P2), gate off, KEP-2535 — two-nodes joins main with 2 workers
     expect(clusters.map((c) => c.needs.workers)).toEqual([2, 1, 1, 1]);
+  });
+
+  it('with a registry per session, the waiting scenarios run side by side: same outcomes, less time', async () => {
+    const all = await loadScenarios(await defaultScenarioFiles());
+    const outcomes = (runs: ScenarioRun[]) => runs.flatMap((r) => r.results.map((x) => `${x.id} ${x.pass} ${x.observed.outcome} ${x.observed.version ?? ''}`));
+    const side = await runWith(all, { registryPerSession: true });
+    const failures = side.runs.flatMap((r) => [...r.results, ...r.benchmarks]).filter((x) => !x.pass);
+    expect(failures.map((f) => `${f.id}: ${f.failures?.join('; ')}`)).toEqual([]);
+    // one at a time: a driver that does not promise isolated sessions never gets scenarios side by side
+    const alone = await runWith(all);
+    expect(outcomes(side.runs)).toEqual(outcomes(alone.runs));
+    expect(side.runs.map((r) => r.scenario.id)).toEqual(alone.runs.map((r) => r.scenario.id));
+    // recovery, two-nodes, crash-loop, slow and flapping (~4 min of waiting one after the other) overlap
+    expect(alone.seconds - side.seconds).toBeGreaterThan(120);
   });
 
   it('a kubelet that falls back on 401/403/404 fails exactly those cells, with readable reasons', async () => {
@@ -125,6 +139,7 @@ describe('runner against the contract model', () => {
       const d = await factory(needs);
       return {
         nodes: d.nodes,
+        sessionsIsolated: d.sessionsIsolated,
         close: () => d.close(),
         openSession: async (o) => {
           const s = await d.openSession(o);
@@ -210,5 +225,46 @@ describe('pullToFallbackSeconds', () => {
     const got = pullToFallbackSeconds(obs(timeline));
     if (want === undefined) expect(got).toBeUndefined();
     else expect(got).toBeCloseTo(want, 6);
+  });
+});
+
+describe('podPhases', () => {
+  const at = (atSeconds: number, reason: string) => ({ atSeconds, reason });
+  it.each([
+    {
+      name: 'fallback: sandbox, deadline, start',
+      o: { outcome: 'Running', startupSeconds: 12.5, timeline: [at(1.5, 'Pulling'), at(11.5, 'PullFailedUsingCached'), at(11.6, 'Created'), at(11.7, 'Started')] },
+      want: [['creation → Pulling', 1.5], ['Pulling → fallback', 10], ['fallback → Running', 1]],
+    },
+    {
+      name: 'a pull that got through',
+      o: { outcome: 'Running', startupSeconds: 2, timeline: [at(0.5, 'Pulling'), at(1.2, 'Pulled'), at(1.5, 'Started')] },
+      want: [['creation → Pulling', 0.5], ['Pulling → Pulled', 0.7], ['Pulled → Running', 0.8]],
+    },
+    { name: 'no pull (IfNotPresent, cached)', o: { outcome: 'Running', startupSeconds: 0.9, timeline: [at(0.8, 'Started')] }, want: [['creation → Running', 0.9]] },
+    { name: 'a failed pull has no end', o: { outcome: 'ErrImagePull', startupSeconds: 0.4, timeline: [at(0.2, 'Pulling'), at(0.4, 'Failed')] }, want: [['creation → Pulling', 0.2]] },
+  ])('$name', ({ o, want }) => {
+    expect(podPhases({ fallbackEvent: false, ...o }).map((p) => [p.name, p.seconds])).toEqual(want);
+  });
+});
+
+describe('waves', () => {
+  const s = (id: string, extra = '') => yaml(`id: ${id}\ntitle: T\nsteps:\n  - push: {image: a:b, version: v1}\n${extra}`);
+  const measure = `  - measure: {name: m, pods: 2, concurrency: all, pod: {image: a:b, policy: Always, node: worker-1}}\nbenchmarks:\n  - {id: B, title: B, value: m, unit: s, target: 5s, judge: p50}\n`;
+  const ids = (w: Scenario[][]) => w.map((x) => x.map((y) => y.id).join('+'));
+
+  it.each([
+    { name: 'consecutive plain scenarios batch', list: ['a', 'b', 'c'], max: 6, want: ['a+b+c'] },
+    { name: 'a measuring scenario runs alone and splits the batch', list: ['a', 'M', 'b', 'c'], max: 6, want: ['a', 'M', 'b+c'] },
+    { name: 'batches are capped', list: ['a', 'b', 'c'], max: 2, want: ['a+b', 'c'] },
+    { name: 'max 1: one at a time', list: ['a', 'b'], max: 1, want: ['a', 'b'] },
+  ])('$name', ({ list, max, want }) => {
+    const scenarios = list.map((id) => (id === 'M' ? s('m', measure) : s(id)));
+    expect(ids(waves(scenarios, max))).toEqual(want.map((w) => w.replace('M', 'm')));
+  });
+
+  it('the default set: the matrices and P1–P4 run alone, the rest may share', async () => {
+    const all = await loadScenarios(await defaultScenarioFiles());
+    expect(all.filter(runsAlone).map((x) => x.id)).toEqual(['tag-moved', 'fault-matrix', 'p1-unreachable-overhead', 'p2-blackhole-deadline', 'p3-burst', 'p4-online-overhead']);
   });
 });

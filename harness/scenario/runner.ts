@@ -23,7 +23,7 @@ import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type
 import { evaluate, stopWhen } from './expect.ts';
 import { formatSeconds } from './duration.ts';
 import type { Cell, LocalImage, PodTemplate, Scenario, Step } from './model.ts';
-import { computeBenchmark, round, type MeasureData } from './stats.ts';
+import { addPhases, computeBenchmark, round, type MeasureData } from './stats.ts';
 
 export interface RunnerOptions {
   driverFactory: DriverFactory;
@@ -62,6 +62,45 @@ export function groupByNeeds(scenarios: readonly Scenario[]): ClusterGroup[] {
     } else groups.set(key, { needs: { ...s.needs }, scenarios: [s] });
   }
   return [...groups.values()];
+}
+
+/** At most this many scenarios run side by side in one wave (each has its own sessions and registries). */
+export const MAX_SIDE_BY_SIDE = 6;
+
+/**
+ * A scenario that measures (benchmarks or measure steps) or expands a matrix runs alone: its figures and
+ * its tight startup bounds are what the run is for, and a matrix already runs its cells side by side.
+ */
+export function runsAlone(s: Scenario): boolean {
+  return s.benchmarks.length > 0 || s.matrix !== undefined || s.cells.some((c) => c.steps.some((x) => x.kind === 'measure'));
+}
+
+/**
+ * The order a cluster group runs in: file order, with consecutive scenarios that don't run alone batched
+ * into one wave that runs side by side. They are the one-to-three-pod scenarios that spend their time
+ * waiting (the fallback deadline, the breaker window, a slow or flapping registry, a crash-loop back-off),
+ * and they share nothing when the driver gives every session a registry of its own
+ * (`Driver.sessionsIsolated`; otherwise pass max 1): own registry host (so its own kubelet breaker), fault
+ * mode, namespace and repositories, and image removal goes by reference.
+ */
+export function waves(scenarios: readonly Scenario[], max = MAX_SIDE_BY_SIDE): Scenario[][] {
+  const out: Scenario[][] = [];
+  let batch: Scenario[] = [];
+  const flush = () => {
+    if (batch.length) out.push(batch);
+    batch = [];
+  };
+  for (const s of scenarios) {
+    if (runsAlone(s)) {
+      flush();
+      out.push([s]);
+    } else {
+      if (batch.length >= max) flush();
+      batch.push(s);
+    }
+  }
+  flush();
+  return out;
 }
 
 /** Cells that set the same faults in the same order run together in one session. */
@@ -139,7 +178,7 @@ export class Runner {
     this.logTo = fn;
   }
 
-  /** Runs every scenario, one cluster group after the other. */
+  /** Runs every scenario, one cluster group after the other, each group wave by wave (see `waves`). */
   async runAll(scenarios: readonly Scenario[]): Promise<ScenarioRun[]> {
     const runs: ScenarioRun[] = [];
     for (const group of groupByNeeds(scenarios)) {
@@ -158,9 +197,10 @@ export class Runner {
         continue;
       }
       try {
-        for (const s of group.scenarios) {
+        for (const wave of waves(group.scenarios, driver.sessionsIsolated ? MAX_SIDE_BY_SIDE : 1)) {
           this.opts.signal?.throwIfAborted();
-          runs.push(await this.runScenario(driver, s));
+          // results keep file order whatever finishes first
+          runs.push(...(await Promise.all(wave.map((s) => this.runScenario(driver!, s)))));
         }
       } finally {
         await driver.close();
@@ -483,6 +523,7 @@ export class Runner {
       const f = evaluate(e, o);
       data.outcome ??= o.outcome;
       const sample = step.sample === 'pull-to-fallback' ? pullToFallbackSeconds(o) : o.startupSeconds;
+      addPhases(data, podPhases(o));
       if (f.length) data.failures.push(`pod ${i + 1}: ${f.join('; ')}`);
       else if (sample !== undefined) data.samples.push(sample);
       else data.failures.push(`pod ${i + 1}: no ${step.sample === 'pull-to-fallback' ? 'Pulling → PullFailedUsingCached interval' : 'startup time'} observed`);
@@ -494,6 +535,36 @@ export class Runner {
       for (let i = 0; i < step.pods; i++) await watch(i, await create(i));
     }
   }
+}
+
+/**
+ * One pod's start, cut at the events the watch saw: creation → Pulling (the sandbox: network, pause
+ * container — before any pull), Pulling → PullFailedUsingCached or → Pulled (the registry and the
+ * deadline), then → Running (container start and the kubelet's status report). Only a pod that ran has
+ * the last interval; a pod that never pulled (IfNotPresent, cached) has just creation → Running.
+ */
+export function podPhases(o: Observation): { name: string; seconds: number }[] {
+  const timeline = o.timeline ?? [];
+  const first = (reason: string) => timeline.find((t) => t.reason === reason)?.atSeconds;
+  const pulling = first('Pulling');
+  const fallback = first(FALLBACK_EVENT_REASON);
+  const pulled = first('Pulled');
+  const end = o.outcome === 'Running' ? o.startupSeconds : undefined;
+  const phases: { name: string; seconds: number }[] = [];
+  const add = (name: string, from: number | undefined, to: number | undefined) => {
+    if (from !== undefined && to !== undefined && to >= from) phases.push({ name, seconds: round(to - from) });
+  };
+  if (pulling === undefined) {
+    add('creation → Running', 0, end);
+    return phases;
+  }
+  add('creation → Pulling', 0, pulling);
+  const answered = fallback !== undefined && fallback >= pulling ? { name: 'fallback', at: fallback } : pulled !== undefined && pulled >= pulling ? { name: 'Pulled', at: pulled } : undefined;
+  if (answered) {
+    add(`Pulling → ${answered.name}`, pulling, answered.at);
+    add(`${answered.name} → Running`, answered.at, end);
+  }
+  return phases;
 }
 
 /**

@@ -23,6 +23,18 @@ export interface MeasureData {
   samples: number[];
   failures: string[];
   outcome?: string;
+  /** Per-pod intervals by name, in first-seen order (see BenchmarkResult.phases). */
+  phases?: Map<string, number[]>;
+}
+
+/** Adds one pod's intervals to a measure's phases. */
+export function addPhases(data: MeasureData, phases: readonly { name: string; seconds: number }[]): void {
+  data.phases ??= new Map();
+  for (const p of phases) {
+    const xs = data.phases.get(p.name) ?? [];
+    xs.push(p.seconds);
+    data.phases.set(p.name, xs);
+  }
 }
 
 /** Forms the benchmark from its measures; `pass` needs the judged figure ≤ target and no failed pod. */
@@ -69,6 +81,9 @@ export function computeBenchmark(spec: BenchmarkSpec, measures: ReadonlyMap<stri
     ...(source ? { source } : {}),
     ...(failures.length ? { failures } : {}),
   };
+  if (subject?.phases?.size) {
+    result.phases = [...subject.phases].map(([name, xs]) => ({ name, p50: percentile(xs, 50), p95: percentile(xs, 95), max: round(Math.max(...xs)), samples: xs.length }));
+  }
   if (base && spec.baseline) result.baseline = { p50: percentile(b, 50), p95: percentile(b, 95), samples: b, label: spec.baseline };
   if (spec.reference) {
     const r = measures.get(spec.reference.measure);
