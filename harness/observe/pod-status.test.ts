@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { digestOf, firstFailureTime, hasEvent, podState, rejectionMessage, summarizeEvents, timelineEntries } from './pod-status.ts';
+import { EventTracker, PodHistory, digestOf, evTime, firstFailureTime, podOutcome, podState, rejectionMessage, summarizeEvents } from './pod-status.ts';
 import { podManifest } from './pods.ts';
 
 const D = 'sha256:' + 'ab'.repeat(32);
@@ -34,15 +34,22 @@ describe('podState', () => {
     expect(podState(pod({ waiting: { reason: 'ErrImageNeverPull' } })).terminal).toBe(true);
   });
 
-  it('a custom stop list can wait past ErrImagePull for the back-off', () => {
-    expect(podState(pod({ waiting: { reason: 'ErrImagePull' } }), ['ImagePullBackOff']).terminal).toBe(false);
-    expect(podState(pod({ waiting: { reason: 'ImagePullBackOff' } }), ['ImagePullBackOff']).terminal).toBe(true);
+  it('a back-off and a crash loop are terminal too; a Waiting reason outside FAILURE_REASONS is not', () => {
+    expect(podState(pod({ waiting: { reason: 'ImagePullBackOff' } })).terminal).toBe(true);
+    expect(podState(pod({ waiting: { reason: 'CrashLoopBackOff' } }))).toMatchObject({ state: 'CrashLoopBackOff', terminal: true, waitingReason: 'CrashLoopBackOff' });
+    expect(podState(pod({ waiting: { reason: 'SomethingNew' } }))).toMatchObject({ state: 'SomethingNew', terminal: false });
   });
 
-  it('ContainerCreating and no status yet are pending, not terminal', () => {
+  it('ContainerCreating, an empty reason and no status yet are pending, not terminal', () => {
     expect(podState(pod({ waiting: { reason: 'ContainerCreating' } }))).toMatchObject({ state: 'Pending', terminal: false, waitingReason: 'ContainerCreating' });
+    expect(podState(pod({ waiting: {} }))).toMatchObject({ state: 'Pending', terminal: false, waitingReason: 'ContainerCreating' });
     const empty: V1Pod = { spec: { containers: [] }, status: { phase: 'Pending' } };
     expect(podState(empty)).toMatchObject({ state: 'Pending', terminal: false });
+  });
+
+  it('a final pod phase without container status (e.g. evicted) is terminal', () => {
+    const evicted: V1Pod = { spec: { containers: [] }, status: { phase: 'Failed', message: 'The node was low on resource: memory.' } };
+    expect(podState(evicted)).toMatchObject({ state: 'Failed', terminal: true, message: 'The node was low on resource: memory.' });
   });
 
   it('an unschedulable pod says why while pending', () => {
@@ -100,8 +107,6 @@ describe('summarizeEvents', () => {
     expect(s[1]).toMatchObject({ type: 'Warning', count: 3, source: 'kubelet' });
     expect(s[1]!.last?.toISOString()).toBe('2026-01-01T00:00:09.000Z');
     expect(s[2]).toMatchObject({ type: 'Normal', count: 1, message: '' });
-    expect(hasEvent(s, 'PullFailedUsingCached')).toBe(true);
-    expect(hasEvent(s, 'Failed')).toBe(false);
     expect(firstFailureTime(s)).toBeUndefined();
   });
 
@@ -149,14 +154,114 @@ describe('podManifest', () => {
   });
 });
 
-describe('timelineEntries', () => {
-  it('unrolls count increases per event uid and ignores repeats', () => {
-    const seen = new Map<string, number>();
-    const ev = (count: number): CoreV1Event => ({ metadata: { uid: 'u1' }, involvedObject: {}, reason: 'BackOff', type: 'Normal', message: 'Back-off pulling image', count });
-    expect(timelineEntries(seen, ev(1), 1.5)).toEqual([{ reason: 'BackOff', type: 'Normal', message: 'Back-off pulling image', seconds: 1.5 }]);
-    expect(timelineEntries(seen, ev(1), 2)).toEqual([]);
-    expect(timelineEntries(seen, ev(3), 4).map((e) => e.seconds)).toEqual([4, 4]);
-    const series: CoreV1Event = { metadata: { uid: 'u2' }, involvedObject: {}, reason: 'Pulled', series: { count: 2 } as never, count: 1 };
-    expect(timelineEntries(seen, series, 5)).toHaveLength(2);
+describe('podOutcome', () => {
+  it('reads outcomes: Running, Waiting reasons including ContainerCreating, Terminated, Pending', () => {
+    const p = (state: object, restartCount = 0): V1Pod => ({ spec: { nodeName: 'w1', containers: [] }, status: { containerStatuses: [{ name: 'main', image: 'x', imageID: 'sha256:1', ready: false, restartCount, state }] } }) as V1Pod;
+    expect(podOutcome(p({ running: {} }))).toMatchObject({ outcome: 'Running', node: 'w1', imageID: 'sha256:1' });
+    expect(podOutcome(p({ waiting: { reason: 'ErrImagePull', message: 'm' } }))).toMatchObject({ outcome: 'ErrImagePull', message: 'm' });
+    expect(podOutcome(p({ waiting: { reason: 'ContainerCreating' } })).outcome).toBe('ContainerCreating');
+    expect(podOutcome(p({ waiting: { reason: 'CrashLoopBackOff' } }, 2))).toMatchObject({ outcome: 'CrashLoopBackOff', restarts: 2 });
+    expect(podOutcome(p({ terminated: { exitCode: 1, reason: 'Error' } })).outcome).toBe('Terminated');
+    expect(podOutcome({ status: { phase: 'Pending' } }).outcome).toBe('Pending');
+    expect(podOutcome(undefined).outcome).toBe('Pending');
+  });
+});
+
+const ev = (uid: string, reason: string, count: number, extra: Partial<CoreV1Event> = {}): CoreV1Event =>
+  ({ metadata: { uid }, involvedObject: { name: 'p' }, reason, count, message: `${reason} msg`, ...extra }) as CoreV1Event;
+
+describe('EventTracker', () => {
+  it('unrolls counts into the timeline at the time each increase was seen, and reports the fallback event', () => {
+    const t = new EventTracker(1_000);
+    expect(t.see(ev('a', 'Pulling', 1), 1_500)).toBe(true);
+    expect(t.see(ev('b', 'PullFailedUsingCached', 1), 11_500)).toBe(true);
+    expect(t.see(ev('c', 'Created', 1), 11_600)).toBe(true);
+    expect(t.see(ev('d', 'Started', 1), 11_700)).toBe(true);
+    expect(t.see(ev('d', 'Started', 1), 12_000)).toBe(false); // seen again (poll + watch): nothing new
+    t.see(ev('b', 'PullFailedUsingCached', 2), 22_000);
+    t.see(ev('c', 'Created', 2), 22_100);
+    t.see(ev('d', 'Started', 3), 40_000); // two increases between looks: two entries
+    expect(t.timeline.map((x) => `${x.reason}@${x.atSeconds}`)).toEqual([
+      'Pulling@0.5',
+      'PullFailedUsingCached@10.5',
+      'Created@10.6',
+      'Started@10.7',
+      'PullFailedUsingCached@21',
+      'Created@21.1',
+      'Started@39',
+      'Started@39',
+    ]);
+    expect(t.fallbackEvent).toBe(true);
+    expect(t.events.find((e) => e.reason === 'Started')!.count).toBe(3);
+    expect(new EventTracker(0).fallbackEvent).toBe(false);
+  });
+
+  it('keeps the highest count and the order first seen; summaries are oldest first, with types and API times', () => {
+    const t = new EventTracker(0);
+    t.see(ev('f', 'Failed', 1, { type: 'Warning', firstTimestamp: new Date('2026-01-01T00:00:03Z') }), 3_000);
+    t.see(ev('p', 'Pulling', 1, { firstTimestamp: new Date('2026-01-01T00:00:01Z') }), 3_100); // listed late
+    t.see(ev('f', 'Failed', 3, { type: 'Warning', message: 'again', firstTimestamp: new Date('2026-01-01T00:00:03Z') }), 9_000);
+    expect(t.see(ev('f', 'Failed', 2, { type: 'Warning', message: 'again' }), 9_500)).toBe(false); // an older copy
+    expect(t.events).toEqual([
+      { reason: 'Failed', message: 'again', count: 3 },
+      { reason: 'Pulling', message: 'Pulling msg', count: 1 },
+    ]);
+    t.see(ev('f', 'Failed', 4, { type: 'Warning', message: 'again', firstTimestamp: new Date('2026-01-01T00:00:03Z') }), 12_000);
+    expect(t.summaries.map((e) => `${e.type} ${e.reason} ${e.count}`)).toEqual(['Normal Pulling 1', 'Warning Failed 4']);
+    expect(firstFailureTime(t.summaries)?.toISOString()).toBe('2026-01-01T00:00:03.000Z');
+  });
+});
+
+describe('evTime', () => {
+  it('orders a listing by first time: firstTimestamp, else eventTime, else creation; 0 without any', () => {
+    expect(evTime(ev('a', 'X', 1, { firstTimestamp: new Date('2026-01-01T00:00:02Z'), eventTime: new Date('2026-01-01T00:00:09Z') as never }))).toBe(Date.parse('2026-01-01T00:00:02Z'));
+    expect(evTime(ev('a', 'X', 1, { eventTime: new Date('2026-01-01T00:00:09Z') as never }))).toBe(Date.parse('2026-01-01T00:00:09Z'));
+    expect(evTime({ metadata: { creationTimestamp: new Date('2026-01-01T00:00:05Z') }, involvedObject: {} })).toBe(Date.parse('2026-01-01T00:00:05Z'));
+    expect(evTime({ metadata: {}, involvedObject: {} })).toBe(0);
+  });
+});
+
+describe('PodHistory', () => {
+  const at = (state: object, restartCount = 0, lastState: object = {}): V1Pod =>
+    ({ spec: { nodeName: 'w1', containers: [] }, status: { containerStatuses: [{ name: 'main', image: 'x', imageID: 'sha256:1', ready: false, restartCount, state, lastState }] } }) as V1Pod;
+
+  it('Running: startup is creation → the first look that saw it running (client clock, ms)', () => {
+    const h = new PodHistory(10_000);
+    expect(h.observation()).toEqual({ outcome: 'Pending', fallbackEvent: false, events: [], restarts: 0, timeline: [] });
+    h.seePod(at({ waiting: { reason: 'ContainerCreating' } }), 10_400);
+    expect(h.observation().startupSeconds).toBeUndefined(); // not a failure
+    h.seeEvent(ev('u', 'PullFailedUsingCached', 1), 12_100);
+    h.seePod(at({ running: {} }), 12_345);
+    h.seePod(at({ running: {} }), 15_000);
+    expect(h.observation('v1')).toEqual({
+      outcome: 'Running',
+      fallbackEvent: true,
+      events: [{ reason: 'PullFailedUsingCached', message: 'PullFailedUsingCached msg', count: 1 }],
+      restarts: 0,
+      timeline: [{ atSeconds: 2.1, reason: 'PullFailedUsingCached' }],
+      imageID: 'sha256:1',
+      node: 'w1',
+      version: 'v1',
+      startupSeconds: 2.345,
+    });
+  });
+
+  it('a failure: startup is creation → the first failure outcome seen, later ones do not move it', () => {
+    const h = new PodHistory(0);
+    h.seePod(at({ waiting: { reason: 'ErrImagePull', message: 'm' } }), 1_500);
+    h.seePod(at({ waiting: { reason: 'ImagePullBackOff' } }), 3_000);
+    expect(h.observation()).toMatchObject({ outcome: 'ImagePullBackOff', startupSeconds: 1.5 });
+  });
+
+  it('a crash loop counts from its first run; a crash between two looks takes the container\'s own start', () => {
+    const seen = new PodHistory(0);
+    seen.seePod(at({ running: {} }), 2_000);
+    seen.seePod(at({ terminated: { exitCode: 1, reason: 'Error' } }), 2_500); // Terminated is no failure
+    seen.seePod(at({ waiting: { reason: 'CrashLoopBackOff' } }, 1), 3_000);
+    expect(seen.observation()).toMatchObject({ outcome: 'CrashLoopBackOff', restarts: 1, startupSeconds: 2 });
+
+    const missed = new PodHistory(Date.parse('2026-01-01T00:00:00Z'));
+    missed.seePod(at({ waiting: { reason: 'CrashLoopBackOff' } }, 1, { terminated: { exitCode: 1, startedAt: new Date('2026-01-01T00:00:04Z') } }), Date.parse('2026-01-01T00:00:09Z'));
+    expect(missed.observation()).toMatchObject({ outcome: 'CrashLoopBackOff', startupSeconds: 4 });
   });
 });

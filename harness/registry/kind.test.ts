@@ -119,7 +119,7 @@ describe.skipIf(!worker)(`registry and pods on kind cluster ${CLUSTER}`, () => {
     expect(obs.version).toBe('v1');
     const started = obs.timeline.filter((e) => e.reason === 'Started');
     expect(started.length).toBeGreaterThanOrEqual(2);
-    expect(started[1]!.seconds).toBeGreaterThan(started[0]!.seconds);
+    expect(started[1]!.atSeconds).toBeGreaterThan(started[0]!.atSeconds);
   });
 
   it('an unknown policy is rejected by the API with its validation message', async () => {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import { EventTracker, refsOf, clusterNameFor, clusterOptionsFor, containerCommand, podOutcome, sanitizeLabels } from './cluster-driver.ts';
+import { refsOf, clusterNameFor, clusterOptionsFor, containerCommand, sanitizeLabels } from './cluster-driver.ts';
 import type { ClusterNeeds } from './driver.ts';
-import { restartPullPhases } from './expect.ts';
 
 const needs = (over: Partial<ClusterNeeds> = {}, kubelet: Partial<ClusterNeeds['kubelet']> = {}): ClusterNeeds => ({
   workers: 1,
@@ -47,45 +45,6 @@ describe('pods', () => {
   });
   it('makes label values valid', () => {
     expect(sanitizeLabels({ 'cif.host': 'a b/c', long: 'x'.repeat(80) })).toEqual({ 'cif.host': 'a-b-c', long: 'x'.repeat(63) });
-  });
-  it('reads outcomes: Running, Waiting reasons including ContainerCreating, Terminated, Pending', () => {
-    const pod = (state: object, restartCount = 0): V1Pod => ({ spec: { nodeName: 'w1', containers: [] }, status: { containerStatuses: [{ name: 'main', image: 'x', imageID: 'sha256:1', ready: false, restartCount, state }] } }) as V1Pod;
-    expect(podOutcome(pod({ running: {} }))).toMatchObject({ outcome: 'Running', node: 'w1', imageID: 'sha256:1' });
-    expect(podOutcome(pod({ waiting: { reason: 'ErrImagePull', message: 'm' } }))).toMatchObject({ outcome: 'ErrImagePull', message: 'm' });
-    expect(podOutcome(pod({ waiting: { reason: 'ContainerCreating' } })).outcome).toBe('ContainerCreating');
-    expect(podOutcome(pod({ waiting: { reason: 'CrashLoopBackOff' } }, 2))).toMatchObject({ outcome: 'CrashLoopBackOff', restarts: 2 });
-    expect(podOutcome(pod({ terminated: { exitCode: 1, reason: 'Error' } })).outcome).toBe('Terminated');
-    expect(podOutcome({ status: { phase: 'Pending' } }).outcome).toBe('Pending');
-    expect(podOutcome(undefined).outcome).toBe('Pending');
-  });
-});
-
-describe('EventTracker', () => {
-  const ev = (uid: string, reason: string, count: number): CoreV1Event => ({ metadata: { uid }, involvedObject: {}, reason, count, message: `${reason} msg` }) as CoreV1Event;
-  it('unrolls counts into the timeline at the time each increase was seen, and reports the fallback event', () => {
-    const t = new EventTracker(1_000);
-    expect(t.see(ev('a', 'Pulling', 1), 1_500)).toBe(true);
-    expect(t.see(ev('b', 'PullFailedUsingCached', 1), 11_500)).toBe(true);
-    expect(t.see(ev('c', 'Created', 1), 11_600)).toBe(true);
-    expect(t.see(ev('d', 'Started', 1), 11_700)).toBe(true);
-    expect(t.see(ev('d', 'Started', 1), 12_000)).toBe(false); // seen again (poll + watch): nothing new
-    t.see(ev('b', 'PullFailedUsingCached', 2), 22_000);
-    t.see(ev('c', 'Created', 2), 22_100);
-    t.see(ev('d', 'Started', 3), 40_000); // two increases between looks: two entries
-    expect(t.timeline.map((x) => `${x.reason}@${x.atSeconds}`)).toEqual([
-      'Pulling@0.5',
-      'PullFailedUsingCached@10.5',
-      'Created@10.6',
-      'Started@10.7',
-      'PullFailedUsingCached@21',
-      'Created@21.1',
-      'Started@39',
-      'Started@39',
-    ]);
-    expect(t.fallbackEvent).toBe(true);
-    expect(t.events.find((e) => e.reason === 'Started')!.count).toBe(3);
-    // what the crash-loop expectation reads: the restart's pull phase (fallback → Created) is 0.1 s
-    expect(restartPullPhases({ outcome: 'CrashLoopBackOff', fallbackEvent: true, timeline: t.timeline })).toEqual([0.1]);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The real Driver (see driver.ts for the contract): an adapter over harness/cluster (ensureCluster),
  * harness/registry (startRegistryRig: registry + fault proxy + node wiring + fault modes),
- * harness/images/test-images (v1/v2 images), harness/cluster/node-images (crictl pull / rmi) and the
- * Kubernetes API (client-node: pods, a Watch, events).
+ * harness/images/test-images (v1/v2 images), harness/cluster/node-images (crictl pull / rmi),
+ * harness/observe (the pod manifest; the pod watcher behind Session.observe, shared with the registry tools)
+ * and the Kubernetes API (client-node: namespaces, secrets, pods).
  *
  * Clusters: one per distinct set of needs, named `cif-e2e-<hash of the needs>` (never the shared `cif`
  * cluster). When its group has run (Driver.close) a cluster is parked — its nodes frozen with docker pause
@@ -15,11 +16,11 @@
  * out). A session's rig starts on its first use: with htpasswd auth when the first image pushed is private.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clusterNodes, ensureCluster, parkCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
 import { readBuildRecord } from '../images/node.ts';
 import { listNodeImages, prePull } from '../cluster/node-images.ts';
-import { MARKER_PREFIX, deleteTag, parseMarker, pushTestImage } from '../images/test-images.ts';
+import { MARKER_PREFIX, deleteTag, pushTestImage } from '../images/test-images.ts';
 import { cleanups } from '../lib/run-context.ts';
 import { run } from '../lib/exec.ts';
 import { ownerLabels } from '../registry/cleanup.ts';
@@ -27,8 +28,8 @@ import { RegistryClient, type RegistryCredentials } from '../registry/client.ts'
 import { startRegistryRig, type RegistryRig } from '../registry/rig.ts';
 import { podManifest } from '../observe/pods.ts';
 import { rejectionMessage } from '../observe/pod-status.ts';
-import type { FaultMode, Observation, TimelineEntry } from '../report/results.ts';
-import { FALLBACK_EVENT_REASON } from './contract.ts';
+import { observePodUntil } from '../observe/watch.ts';
+import type { FaultMode, Observation } from '../report/results.ts';
 import type { ClusterNeeds, CreateResult, Driver, DriverContext, DriverFactory, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -74,62 +75,6 @@ export function sanitizeLabels(labels: Record<string, string>): Record<string, s
     Object.entries(labels).map(([k, v]) => [k, v.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')]),
   );
 }
-
-/**
- * The outcome of a single-container pod, in the Observation's vocabulary: `Running`; else the container's
- * Waiting reason (ContainerCreating included: "not started yet" is what a hang expectation checks);
- * `Terminated` between a crash and its back-off; `Pending` before a container status exists.
- */
-export function podOutcome(pod: V1Pod | undefined): { outcome: string; message?: string; restarts: number; imageID?: string; node?: string } {
-  const cs = pod?.status?.containerStatuses?.[0];
-  const base = { restarts: cs?.restartCount ?? 0, ...(cs?.imageID ? { imageID: cs.imageID } : {}), ...(pod?.spec?.nodeName ? { node: pod.spec.nodeName } : {}) };
-  if (cs?.state?.running) return { ...base, outcome: 'Running' };
-  if (cs?.state?.waiting) {
-    const w = cs.state.waiting;
-    return { ...base, outcome: w.reason || 'ContainerCreating', ...(w.message ? { message: w.message } : {}) };
-  }
-  if (cs?.state?.terminated) {
-    const t = cs.state.terminated;
-    return { ...base, outcome: 'Terminated', message: `${t.reason ?? ''} exit ${t.exitCode}`.trim() };
-  }
-  const sched = pod?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-  return { ...base, outcome: 'Pending', ...(sched?.message ? { message: sched.message } : {}) };
-}
-
-/**
- * Events of one pod as the watch sees them: each event object (by uid) with its latest count; every count
- * increase adds that many timeline entries at the time it was seen (seconds after creation, client clock —
- * millisecond precision, where API timestamps have only seconds).
- */
-export class EventTracker {
-  private readonly byUid = new Map<string, { reason: string; message: string; count: number; type: string }>();
-  readonly timeline: TimelineEntry[] = [];
-  constructor(private readonly createdAtMs: number) {}
-
-  /** Returns true when something new was seen. */
-  see(e: CoreV1Event, nowMs: number): boolean {
-    const uid = e.metadata?.uid ?? `${e.reason}/${e.metadata?.name}`;
-    const count = e.series?.count ?? e.count ?? 1;
-    const prev = this.byUid.get(uid);
-    const before = prev?.count ?? 0;
-    this.byUid.set(uid, { reason: e.reason ?? '', message: e.message ?? '', count: Math.max(count, before), type: e.type ?? 'Normal' });
-    if (count <= before) return false;
-    const at = Math.round(Math.max(0, nowMs - this.createdAtMs)) / 1000;
-    for (let i = before; i < count; i++) this.timeline.push({ atSeconds: at, reason: e.reason ?? '' });
-    return true;
-  }
-
-  get events(): { reason: string; message: string; count: number }[] {
-    return [...this.byUid.values()].map(({ reason, message, count }) => ({ reason, message, count }));
-  }
-
-  get fallbackEvent(): boolean {
-    return [...this.byUid.values()].some((e) => e.reason === FALLBACK_EVENT_REASON);
-  }
-}
-
-/** Creation → first failure: the client time the watch first saw a non-transient, non-Running outcome. */
-const TRANSIENT = new Set(['Pending', 'ContainerCreating', 'PodInitializing', 'Terminated']);
 
 // ---------------------------------------------------------------------------------------------------------
 // The factory
@@ -404,7 +349,7 @@ class ClusterSession implements Session {
   }
 
   observe(pod: PodHandle, options: ObserveOptions): Promise<Observation> {
-    return observePodUntil(this.api, this.driver.kc, pod, options);
+    return observePodUntil(this.driver.kc, pod, options);
   }
 
   async deletePod(pod: PodHandle): Promise<void> {
@@ -475,160 +420,3 @@ async function removeRefs(node: string, refs: string[]): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------------------
-// Observation
-
-/**
- * Watches a pod and its events until `until` says stop or the timeout runs out (see Session.observe). A pod
- * watch and an event watch drive it; a 2 s poll of both is the safety net for a watch that stalls silently.
- */
-export async function observePodUntil(api: CoreV1Api, kc: KubeConfig, pod: PodHandle, options: ObserveOptions): Promise<Observation> {
-  const t0 = pod.createdAtMs;
-  const deadline = Date.now() + options.timeoutMs;
-  const tracker = new EventTracker(t0);
-  let last: V1Pod | undefined;
-  let firstRunningMs: number | undefined;
-  let firstFailureMs: number | undefined;
-  let stop = false;
-  let wake: () => void = () => undefined;
-  let version: string | undefined;
-
-  const snapshot = (): Observation => {
-    const s = podOutcome(last);
-    const o: Observation = {
-      outcome: s.outcome,
-      fallbackEvent: tracker.fallbackEvent,
-      events: tracker.events,
-      restarts: s.restarts,
-      timeline: [...tracker.timeline],
-      ...(s.message ? { message: s.message } : {}),
-      ...(s.imageID ? { imageID: s.imageID } : {}),
-      ...(s.node ? { node: s.node } : {}),
-      ...(version ? { version } : {}),
-    };
-    if (firstRunningMs !== undefined && (s.outcome === 'Running' || s.restarts > 0 || s.outcome === 'CrashLoopBackOff' || s.outcome === 'Terminated')) {
-      o.startupSeconds = round3((firstRunningMs - t0) / 1000);
-    } else if (firstFailureMs !== undefined) o.startupSeconds = round3((firstFailureMs - t0) / 1000);
-    return o;
-  };
-  const check = () => {
-    if (!stop && options.until(snapshot())) {
-      stop = true;
-      wake();
-    }
-  };
-  const considerPod = (p: V1Pod | undefined) => {
-    if (!p) return;
-    last = p;
-    const now = Date.now();
-    const s = podOutcome(p);
-    const ran = s.outcome === 'Running' || s.restarts > 0;
-    if (ran && firstRunningMs === undefined) {
-      // a crash that happened between two looks: the container's own start time (API, seconds) is the best we have
-      const started = p.status?.containerStatuses?.[0]?.lastState?.terminated?.startedAt;
-      firstRunningMs = s.outcome !== 'Running' && started ? new Date(started).getTime() : now;
-    }
-    if (!ran && !TRANSIENT.has(s.outcome) && firstFailureMs === undefined) firstFailureMs = now;
-    check();
-  };
-  const considerEvent = (e: CoreV1Event | undefined) => {
-    if (!e || e.involvedObject?.name !== pod.name) return;
-    if (tracker.see(e, Date.now())) check();
-  };
-  const listEvents = async () => {
-    const list = await api.listNamespacedEvent({ namespace: pod.namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod.name}` });
-    for (const e of list.items.sort((a, b) => evTime(a) - evTime(b))) considerEvent(e);
-  };
-
-  const watch = new Watch(kc);
-  let podWatch: AbortController | undefined;
-  let eventWatch: AbortController | undefined;
-  const startWatches = async () => {
-    if (!podWatch) {
-      podWatch = await watch
-        .watch(
-          `/api/v1/namespaces/${pod.namespace}/pods`,
-          { fieldSelector: `metadata.name=${pod.name}` },
-          (phase, obj: V1Pod) => {
-            if (phase === 'ADDED' || phase === 'MODIFIED') considerPod(obj);
-          },
-          () => {
-            podWatch = undefined;
-          },
-        )
-        .catch(() => undefined);
-    }
-    if (!eventWatch) {
-      eventWatch = await watch
-        .watch(
-          `/api/v1/namespaces/${pod.namespace}/events`,
-          { fieldSelector: `involvedObject.name=${pod.name}` },
-          (phase, obj: CoreV1Event) => {
-            if (phase === 'ADDED' || phase === 'MODIFIED') considerEvent(obj);
-          },
-          () => {
-            eventWatch = undefined;
-          },
-        )
-        .catch(() => undefined);
-    }
-  };
-
-  let timedOut = false;
-  try {
-    for (let i = 0; !stop && i < 100_000; i++) {
-      await startWatches();
-      considerPod(await api.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).catch(() => undefined));
-      await listEvents().catch(() => undefined);
-      if (stop) break;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        timedOut = true;
-        break;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(2_000, left));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    podWatch?.abort();
-    eventWatch?.abort();
-  }
-  // Events trail the status (the kubelet records PullFailedUsingCached just before Running is reported):
-  // settle, then re-list once.
-  await sleep(1_000);
-  await listEvents().catch(() => undefined);
-  const s = podOutcome(last);
-  if (s.outcome === 'Running' || s.restarts > 0 || s.outcome === 'CrashLoopBackOff') version = await readVersion(api, pod, s.outcome === 'Running');
-  const o = snapshot();
-  if (timedOut) {
-    o.timedOut = true;
-    o.waitedSeconds = round3(options.timeoutMs / 1000);
-  }
-  return o;
-}
-
-function evTime(e: CoreV1Event): number {
-  const t = e.firstTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
-  return t ? new Date(t as unknown as string).getTime() : 0;
-}
-
-/** The marker from the container's log; for a crashed container, from its previous run. */
-async function readVersion(api: CoreV1Api, pod: PodHandle, running: boolean): Promise<string | undefined> {
-  for (let i = 0; i < 20; i++) {
-    for (const previous of running ? [false] : [false, true]) {
-      const log = await api.readNamespacedPodLog({ name: pod.name, namespace: pod.namespace, container: 'main', previous }).catch(() => '');
-      const v = parseMarker(String(log));
-      if (v) return v;
-    }
-    await sleep(250);
-  }
-  return undefined;
-}
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;

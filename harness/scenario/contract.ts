@@ -5,7 +5,8 @@
  */
 import { FAULT_MODES, type FaultMode } from '../report/results.ts';
 
-export const FALLBACK_EVENT_REASON = 'PullFailedUsingCached';
+/** The kubelet's fallback event; observe/ owns the name (the watch reports `fallbackEvent` from it). */
+export { FALLBACK_EVENT_REASON } from '../observe/pod-status.ts';
 
 export const FAULT_CLASSES = {
   /** The registry can't be reached or is overloaded: fall back when a cached copy exists. */
