@@ -2,15 +2,16 @@
  * Pods a scenario or a registry tool creates and watches: one container, a given pull policy (a plain string,
  * since `CachedIfFailed` is not in the client's types and an API server without the gate must get the chance
  * to reject it), image and node. `runPod`/`observePod` read the one pod watcher (watch.ts) with the stop rule
- * the registry tools want (Running or the first pull failure) into a PodObservation. Namespaces are per run
- * and labelled so cleanup finds them, also after a crash.
+ * the registry tools want (Running or the first pull failure) into a PodObservation. `createPod` and
+ * `createPullSecret` serve the scenario driver too. Namespaces are per run and labelled so cleanup finds
+ * them, also after a crash.
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { cleanups } from '../lib/run-context.ts';
 import { ownerIsGone, ownerLabels } from '../registry/cleanup.ts';
 import type { TimelineEntry } from '../report/results.ts';
 import { firstFailureTime, podState, rejectionMessage, type EventSummary, type PodState } from './pod-status.ts';
-import { watchPod } from './watch.ts';
+import { watchPod, type WatchedPod } from './watch.ts';
 
 export function loadKubeConfig(kubeconfig?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -73,13 +74,14 @@ export async function createPullSecret(
   name: string,
   registry: string,
   creds: { username: string; password: string },
+  labels?: Record<string, string>,
 ): Promise<void> {
   const auth = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
   const config = JSON.stringify({ auths: { [registry]: { username: creds.username, password: creds.password, auth } } });
   await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
     namespace,
     body: {
-      metadata: { name },
+      metadata: { name, ...(labels ? { labels } : {}) },
       type: 'kubernetes.io/dockerconfigjson',
       data: { '.dockerconfigjson': Buffer.from(config).toString('base64') },
     },
@@ -177,20 +179,31 @@ export interface PodSnapshot {
   seconds: number;
 }
 
-/** Creates the pod and watches it to a terminal state; see PodObservation. */
-export async function runPod(kc: KubeConfig, input: PodInput, options: ObserveOptions = {}): Promise<PodObservation> {
-  const api = kc.makeApiClient(CoreV1Api);
-  const t0 = Date.now();
+/**
+ * Creates the pod. The API's refusal of the object itself (HTTP 422 Invalid — e.g. CachedIfFailed with the
+ * gate off — or 403 from admission) is an answer, `rejected` with its message; any other failure throws.
+ */
+export async function createPod(kc: KubeConfig, manifest: V1Pod): Promise<{ created: WatchedPod } | { rejected: string }> {
+  const namespace = manifest.metadata!.namespace!;
+  const name = manifest.metadata!.name!;
+  const before = Date.now();
   try {
-    await api.createNamespacedPod({ namespace: input.namespace, body: podManifest(input) });
+    await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body: manifest });
   } catch (err) {
     const rej = rejectionMessage(err);
-    if (rej && (rej.code === 422 || rej.code === 403 || rej.code === 400)) {
-      return { outcome: 'Rejected', message: rej.message, events: [], timeline: [], timedOut: false, watchSeconds: (Date.now() - t0) / 1000 };
-    }
+    if (rej && (rej.code === 422 || rej.code === 403)) return { rejected: rej.message };
     throw err;
   }
-  return observePod(kc, input.namespace, input.name, { ...options, startedAt: t0 });
+  // The client's clock (ms) rather than creationTimestamp (s): startup figures are compared at 0.3 s.
+  return { created: { namespace, name, createdAtMs: before } };
+}
+
+/** Creates the pod and watches it to a terminal state; see PodObservation. */
+export async function runPod(kc: KubeConfig, input: PodInput, options: ObserveOptions = {}): Promise<PodObservation> {
+  const t0 = Date.now();
+  const r = await createPod(kc, podManifest(input));
+  if ('rejected' in r) return { outcome: 'Rejected', message: r.rejected, events: [], timeline: [], timedOut: false, watchSeconds: (Date.now() - t0) / 1000 };
+  return observePod(kc, input.namespace, input.name, { ...options, startedAt: r.created.createdAtMs });
 }
 
 /** Watches an existing pod (created at `startedAt`, default now) to a terminal state, with watch.ts. */

@@ -2,8 +2,8 @@
  * The real Driver (see driver.ts for the contract): an adapter over harness/cluster (ensureCluster),
  * harness/registry (startRegistryRig: registry + fault proxy + node wiring + fault modes),
  * harness/images/test-images (v1/v2 images), harness/cluster/node-images (crictl pull / rmi),
- * harness/observe (the pod manifest; the pod watcher behind Session.observe, shared with the registry tools)
- * and the Kubernetes API (client-node: namespaces, secrets, pods).
+ * harness/observe (pods and pull secrets as the registry tools make them; the pod watcher behind
+ * Session.observe) and the Kubernetes API (client-node: namespaces, deleting pods).
  *
  * Clusters: one per distinct set of needs, named `cif-e2e-<hash of the needs>` (never the shared `cif`
  * cluster). When its group has run (Driver.close) a cluster is parked — its nodes frozen with docker pause
@@ -26,8 +26,7 @@ import { run } from '../lib/exec.ts';
 import { ownerLabels } from '../registry/cleanup.ts';
 import { RegistryClient, type RegistryCredentials } from '../registry/client.ts';
 import { startRegistryRig, type RegistryRig } from '../registry/rig.ts';
-import { podManifest } from '../observe/pods.ts';
-import { rejectionMessage } from '../observe/pod-status.ts';
+import { createPod, createPullSecret, podManifest } from '../observe/pods.ts';
 import { observePodUntil } from '../observe/watch.ts';
 import type { FaultMode, Observation } from '../report/results.ts';
 import type { ClusterNeeds, CreateResult, Driver, DriverContext, DriverFactory, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
@@ -307,15 +306,7 @@ class ClusterSession implements Session {
     const key = `${namespace}/${name}`;
     let p = this.secrets.get(key);
     if (!p) {
-      const creds = reg.credentials ?? this.credentials;
-      const auth = Buffer.from(`${creds.username}:${creds.password}`).toString('base64');
-      const config = JSON.stringify({ auths: { [reg.nodeAddress]: { username: creds.username, password: creds.password, auth } } });
-      p = this.api
-        .createNamespacedSecret({
-          namespace,
-          body: { metadata: { name, labels: sanitizeLabels(this.labels) }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(config).toString('base64') } },
-        })
-        .then(() => undefined);
+      p = createPullSecret(this.driver.kc, namespace, name, reg.nodeAddress, reg.credentials ?? this.credentials, sanitizeLabels(this.labels));
       this.secrets.set(key, p);
     }
     return p.then(() => name);
@@ -336,16 +327,7 @@ class ClusterSession implements Session {
       ...(secret ? { imagePullSecrets: [secret] } : {}),
       ...(command ? { command } : {}),
     });
-    const before = Date.now();
-    try {
-      await this.api.createNamespacedPod({ namespace: spec.namespace, body: manifest });
-    } catch (err) {
-      const rej = rejectionMessage(err);
-      if (rej && (rej.code === 422 || rej.code === 403)) return { rejected: rej.message };
-      throw err;
-    }
-    // The client's clock (ms) rather than creationTimestamp (s): startup figures are compared at 0.3 s.
-    return { created: { namespace: spec.namespace, name: spec.name, createdAtMs: before } };
+    return createPod(this.driver.kc, manifest);
   }
 
   observe(pod: PodHandle, options: ObserveOptions): Promise<Observation> {
