@@ -3,13 +3,13 @@
  * stalled watch, the settle and final re-list, the version from a crashed container's previous log, the
  * timeout — read both ways (observePodUntil for the scenario driver, runPod for the registry tools).
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { MARKER_PREFIX } from '../images/test-images.ts';
 import { runPod } from './pods.ts';
 import { observePodUntil } from './watch.ts';
+import { json, startFakeApi, type FakeApi } from './testing.ts';
 
 interface Fake {
   pod?: V1Pod;
@@ -49,19 +49,17 @@ let uid = 0;
 const event = (reason: string, type = 'Normal', firstTimestamp = '2026-01-01T00:00:01Z'): CoreV1Event =>
   ({ metadata: { uid: `e${++uid}`, name: `p.${uid}` }, involvedObject: { kind: 'Pod', name: 'p' }, reason, type, message: `${reason} msg`, count: 1, firstTimestamp }) as never;
 
-let server: Server;
+let api: FakeApi;
 let kc: KubeConfig;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    const json = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  api = await startFakeApi((req, res, url) => {
     const watching = url.searchParams.get('watch') === 'true';
     if (req.method === 'POST' && url.pathname === `/api/v1/namespaces/${NS}/pods`) {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
-        if (fake.reject) return json(422, { kind: 'Status', code: 422, message: fake.reject });
-        json(201, JSON.parse(body));
+        if (fake.reject) return json(res, 422, { kind: 'Status', code: 422, message: fake.reject });
+        json(res, 201, JSON.parse(body));
       });
       return;
     }
@@ -77,26 +75,19 @@ beforeAll(async () => {
       for (const e of fake.events) send(res, 'ADDED', e);
       return;
     }
-    if (url.pathname === `/api/v1/namespaces/${NS}/events`) return json(200, { kind: 'EventList', apiVersion: 'v1', metadata: {}, items: fake.events });
+    if (url.pathname === `/api/v1/namespaces/${NS}/pods`) return json(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items: fake.pod ? [fake.pod] : [] });
+    if (url.pathname === `/api/v1/namespaces/${NS}/events`) return json(res, 200, { kind: 'EventList', apiVersion: 'v1', metadata: {}, items: fake.events });
     if (url.pathname === `/api/v1/namespaces/${NS}/pods/p/log`) {
       return res.writeHead(200, { 'content-type': 'text/plain' }).end(url.searchParams.get('previous') === 'true' ? fake.log.previous : fake.log.current);
     }
-    if (url.pathname === `/api/v1/namespaces/${NS}/pods/p`) return fake.pod ? json(200, fake.pod) : json(404, { kind: 'Status', code: 404 });
-    json(404, { kind: 'Status', code: 404, message: `fake: ${req.method} ${req.url}` });
+    if (url.pathname === `/api/v1/namespaces/${NS}/pods/p`) return fake.pod ? json(res, 200, fake.pod) : json(res, 404, { kind: 'Status', code: 404 });
+    json(res, 404, { kind: 'Status', code: 404, message: `fake: ${req.method} ${req.url}` });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'u' }],
-    currentContext: 'fake',
-  });
+  kc = api.kc;
 });
 afterAll(async () => {
   for (const w of [...fake.podWatches, ...fake.eventWatches]) w.end();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await api.close();
 });
 beforeEach(() => {
   for (const w of [...fake.podWatches, ...fake.eventWatches]) w.end();

@@ -1,13 +1,15 @@
 /**
  * The one pod watcher: watches a pod and its events until the caller says stop or the timeout runs out.
- * A pod watch and an event watch (client-node Watch) drive it; a 2 s poll of both is the safety net for a
- * watch that stalls silently. What it sees goes into a PodHistory (pod-status.ts, pure); after the stop it
- * waits 1 s for trailing events and re-lists them once, then reads the version marker from the log.
+ * The namespace's feed (feed.ts: a pod watch and an event watch over the namespace, a 2 s poll as the safety
+ * net for a watch that stalls silently, shared by every pod watched there) delivers them. What it sees goes
+ * into a PodHistory (pod-status.ts, pure); after the stop it waits 1 s for trailing events and re-lists this
+ * pod's once, then reads the version marker from the log.
  *
  * Two readings of the same watch: `observePodUntil` (the scenario driver's Session.observe → the report's
  * Observation) and `observePod`/`runPod` in pods.ts (the registry tools → PodObservation).
  */
-import { CoreV1Api, KubeConfig, Watch, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
+import { namespaceFeed } from './feed.ts';
 import { parseMarker } from '../images/test-images.ts';
 import type { Observation } from '../report/results.ts';
 import { PodHistory, evTime, podOutcome } from './pod-status.ts';
@@ -66,56 +68,22 @@ export async function watchPod(kc: KubeConfig, pod: WatchedPod, options: WatchOp
     for (const e of list.items.sort((a, b) => evTime(a) - evTime(b))) considerEvent(e);
   };
 
-  const watch = new Watch(kc);
-  /** A watch the loop (re)starts on each tick while it is not running: never at once, a failing one must not spin. */
-  const keepWatching = <T>(path: string, fieldSelector: string, onObject: (o: T) => void) => {
-    let controller: AbortController | undefined;
-    return {
-      async ensure() {
-        if (controller) return;
-        controller = await watch
-          .watch(
-            path,
-            { fieldSelector },
-            (phase, obj: T) => {
-              if (phase === 'ADDED' || phase === 'MODIFIED') onObject(obj);
-            },
-            () => {
-              controller = undefined;
-            },
-          )
-          .catch(() => undefined);
-      },
-      abort: () => controller?.abort(),
-    };
-  };
-  const watches = [
-    keepWatching<V1Pod>(`/api/v1/namespaces/${pod.namespace}/pods`, `metadata.name=${pod.name}`, considerPod),
-    keepWatching<CoreV1Event>(`/api/v1/namespaces/${pod.namespace}/events`, `involvedObject.name=${pod.name}`, considerEvent),
-  ];
-
+  // The namespace's shared feed (feed.ts) delivers this pod's objects and events: its watches at once, its
+  // 2 s poll behind a watch that stalls; subscribing polls at once, so the current state comes first.
+  const unsubscribe = namespaceFeed(kc, pod.namespace).subscribe(pod.name, { pod: considerPod, event: considerEvent });
   let timedOut = false;
   try {
-    for (let i = 0; stoppedAtMs === undefined && i < 100_000; i++) {
-      for (const w of watches) await w.ensure();
-      considerPod(await api.readNamespacedPod({ name: pod.name, namespace: pod.namespace }).catch(() => undefined));
-      await listEvents().catch(() => undefined);
-      if (stoppedAtMs !== undefined) break;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        timedOut = true;
-        break;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(2_000, left));
+    if (stoppedAtMs === undefined) {
+      timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
         wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(false);
         };
       });
     }
   } finally {
-    for (const w of watches) w.abort();
+    unsubscribe();
   }
   // Events trail the status (the kubelet records PullFailedUsingCached just before Running is reported):
   // settle, then re-list once.
