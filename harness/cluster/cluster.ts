@@ -131,9 +131,12 @@ async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<
 
   const existing = await clusterNodes(name);
   if (existing.length > 0) {
-    const unparked = await unparkCluster(name);
-    if (unparked) log(`unparked cluster ${name} (${unparked} nodes)`);
-    const labels = await nodeHashes(name).catch(() => undefined);
+    const unparked = await unparkCluster(name).catch((err: Error) => {
+      log(`cluster ${name} could not be unparked (${err.message.split('\n')[0]}): recreating`);
+      return -1;
+    });
+    if (unparked > 0) log(`unparked cluster ${name} (${unparked} nodes)`);
+    const labels = unparked < 0 ? undefined : await nodeHashes(name).catch(() => undefined);
     const sameConfig = labels !== undefined && labels.length === existing.length && labels.every((l) => l.hash === hash);
     let ready = sameConfig && labels.every((l) => l.ready);
     if (sameConfig && !ready) {
@@ -189,7 +192,7 @@ export async function clusterInfo(name: string = DEFAULT_CLUSTER): Promise<Clust
 
 export async function deleteCluster(name: string = DEFAULT_CLUSTER, kind?: string): Promise<void> {
   const bin = kind ?? (await readBuildRecord()).tools.kind;
-  await unparkCluster(name); // a frozen container can't be stopped gracefully
+  await unparkCluster(name).catch(() => 0); // a frozen container can't be stopped gracefully; docker rm -f still works
   await run(bin, ['delete', 'cluster', '--name', name], { timeout: 5 * 60_000 });
   // its kubeconfig and generated config describe a cluster that no longer exists
   await rm(clusterDir(name), { recursive: true, force: true });

@@ -157,6 +157,13 @@ class ClusterDriver implements Driver {
     this.sessions.delete(s);
   }
 
+  /** Node work a session left running in the background (image removal); close waits for it. */
+  private readonly background = new Set<Promise<void>>();
+  inBackground(work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -164,6 +171,10 @@ class ClusterDriver implements Driver {
     const pooled = this.pool;
     this.pool = undefined;
     if (pooled) await pooled.then((r) => r.stop()).catch(() => undefined);
+    // Before parking: a `docker exec` that starts while its node is being frozen never returns, and holds
+    // the container so that the next run's unpause hangs too (seen: a session's image removal racing the
+    // park left a node frozen for good).
+    await Promise.allSettled([...this.background]);
     await this.onClose();
   }
 }
@@ -373,8 +384,9 @@ class ClusterSession implements Session {
     const prefixes = rigs.map((r) => `${r.registry.nodeAddress}/`);
     for (const r of rigs) await r.stop().catch((e: Error) => errors.push(e.message));
     // The session's images on the nodes (its registry is gone, nothing can use them again): best effort,
-    // in the background of the next session — a container still being torn down may hold one.
-    void removeSessionImages(this.driver.nodes, prefixes);
+    // in the background of the next session — a container still being torn down may hold one. The driver
+    // waits for it before it parks the cluster.
+    this.driver.inBackground(removeSessionImages(this.driver.nodes, prefixes));
     if (errors.length) throw new Error(`closing session ${this.id}: ${errors.join('; ')}`);
   }
 }
