@@ -135,10 +135,14 @@ class ClusterDriver implements Driver {
     if (priv) return this.startRig({ auth: credentials });
     const next = this.pool ?? this.startRig({});
     this.pool = undefined;
-    // refill once this one is ready (never two rigs starting at once: 2 cores)
+    // Refill once this one is ready — unless a rig is pooled already: sessions side by side take rigs at
+    // the same time, and a refill per take would start rigs nobody holds (seen: four per run, running until
+    // the process exited).
     void next.then(
       () => {
-        if (!this.closed) (this.pool = this.startRig({})).catch(() => undefined);
+        if (this.closed || this.pool) return;
+        this.pool = this.startRig({});
+        this.pool.catch(() => undefined);
       },
       () => undefined,
     );
@@ -150,7 +154,14 @@ class ClusterDriver implements Driver {
   private async startRig(o: { auth?: RegistryCredentials }): Promise<RegistryRig> {
     const n = ++this.seq;
     // The rig returns once every node resolves the registry's name (configureNodesForRegistry waits).
-    return startRegistryRig({ runId: `${this.context.runId}-s${String(n).padStart(3, '0')}`, cluster: this.info.name, ...(o.auth ? { auth: o.auth } : {}) });
+    // Labelled with the run id itself (label-based cleanup finds every rig of the run); the container name
+    // — and the host name derived from it — tells the rigs apart.
+    return startRegistryRig({
+      runId: this.context.runId,
+      containerName: `cif-registry-${this.context.runId}-s${String(n).padStart(3, '0')}`,
+      cluster: this.info.name,
+      ...(o.auth ? { auth: o.auth } : {}),
+    });
   }
 
   forget(s: ClusterSession): void {
