@@ -216,6 +216,10 @@ function fixture(): RunResults {
         pass: true,
         samples: [0.1, 0.12, 0.21],
         baseline: { p50: 0.8, p95: 0.95 },
+        phases: [
+          { name: 'creation → Pulling', p50: 0.2, p95: 0.3, max: 0.31, samples: 3 },
+          { name: 'Pulling → fallback', p50: 0.01, p95: 0.02, max: 0.02, samples: 3 },
+        ],
       },
       { id: 'P4-online', p50: 1.01, p95: 1.08, unit: 'ratio', target: 1.05, pass: false },
     ],
@@ -346,6 +350,8 @@ describe('renderKepResults', () => {
       '| P1-refused: CachedIfFailed start, registry refused, vs IfNotPresent floor | 3 | 0.12 s | 0.21 s | ≤ 0.30 s | 0.80 s / 0.95 s | ✅ pass |',
     );
     expect(md).toContain('| P4-online | — | 1.01× | 1.08× | ≤ 1.05× | — | ❌ fail |');
+    expect(md).toContain('- P1-refused: creation → Pulling 0.20 / 0.30 / 0.31 s; Pulling → fallback 0.01 / 0.02 / 0.02 s');
+    expect(md).not.toContain('- P4-online:');
   });
 
   it('says so when a run recorded no scenarios or no benchmarks, and marks unknown metadata', () => {

@@ -13,6 +13,7 @@ import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InputError } from '../lib/errors.ts';
 import { FAULT_MODES, type BenchmarkResult, type Policy, type RunResults, type ScenarioResult } from './results.ts';
+import { phasesLine } from './summary.ts';
 
 export const KEP_RESULTS_BEGIN = '<!-- BEGIN cif-results -->';
 export const KEP_RESULTS_END = '<!-- END cif-results -->';
@@ -84,6 +85,11 @@ export function renderKepResults(results: RunResults): string {
     out.push('| Benchmark | Samples | p50 | p95 | Target | Baseline p50 / p95 | Result |');
     out.push('|---|---|---|---|---|---|---|');
     for (const b of results.benchmarks) out.push(benchmarkRow(b));
+    const phased = results.benchmarks.filter((b) => b.phases?.length);
+    if (phased.length) {
+      out.push('', 'Where the time goes, pod by pod, from the pods\' events (p50 / p95 / max):', '');
+      for (const b of phased) out.push(`- ${cell(b.id)}: ${phasesLine(b.phases!)}`);
+    }
   }
   return out.join('\n');
 }
