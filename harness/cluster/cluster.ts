@@ -37,6 +37,8 @@ import {
 import { processAlive } from '../lib/process.ts';
 
 export const DEFAULT_CLUSTER = 'cif';
+/** The main job's clusters: `cif-e2e-<8 hex of their needs>` (scenario/cluster-driver names them). */
+export const E2E_CLUSTER_PREFIX = 'cif-e2e-';
 /** kind puts every cluster's nodes on this docker network. */
 export const KIND_NETWORK = 'kind';
 const READY_TIMEOUT_S = 180;
@@ -138,16 +140,17 @@ async function ensureClusterLocked(name: string, opts: ClusterOptions): Promise<
     if (unparked > 0) log(`unparked cluster ${name} (${unparked} nodes)`);
     const labels = unparked < 0 ? undefined : await nodeHashes(name).catch(() => undefined);
     const sameConfig = labels !== undefined && labels.length === existing.length && labels.every((l) => l.hash === hash);
-    let ready = sameConfig && labels.every((l) => l.ready);
-    if (sameConfig && !ready) {
+    let ready = false;
+    if (sameConfig) {
       await exportKubeconfig(kind, name, kubeconfig);
-      ready = await waitReady(build.tools.kubectl, kubeconfig, existing.length, REUSE_READY_TIMEOUT_S).then(
-        () => true,
-        () => false,
-      );
+      ready =
+        labels.every((l) => l.ready) ||
+        (await waitReady(build.tools.kubectl, kubeconfig, existing.length, REUSE_READY_TIMEOUT_S).then(
+          () => true,
+          () => false,
+        ));
     }
     if (ready) {
-      await exportKubeconfig(kind, name, kubeconfig);
       log(`reusing cluster ${name} (config ${hash}, ${existing.length} nodes Ready)`);
       return { name, kubeconfigPath: kubeconfig, nodes: existing, network: KIND_NETWORK, gate, kubeVersion: build.kubeVersion, nodeImage: build.nodeImage, configHash: hash, reused: true };
     }
@@ -201,7 +204,7 @@ export async function deleteCluster(name: string = DEFAULT_CLUSTER, kind?: strin
 /** Names of the kind clusters cif made: `cif` and the main job's `cif-e2e-<hash>` (running or parked). */
 export async function cifClusters(): Promise<string[]> {
   const r = await run('docker', ['ps', '-a', '--filter', 'label=io.x-k8s.kind.cluster', '--format', '{{.Label "io.x-k8s.kind.cluster"}}'], { timeout: 30_000 });
-  return [...new Set(r.stdout.split('\n').filter((n) => n === DEFAULT_CLUSTER || /^cif-e2e-[0-9a-f]{8}$/.test(n)))].sort();
+  return [...new Set(r.stdout.split('\n').filter((n) => n === DEFAULT_CLUSTER || (n.startsWith(E2E_CLUSTER_PREFIX) && /^[0-9a-f]{8}$/.test(n.slice(E2E_CLUSTER_PREFIX.length)))))].sort();
 }
 
 /** Freezes a cluster's node containers (docker pause); returns how many it paused. See the file comment. */

@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { clusterNodes, ensureCluster, parkCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
+import { clusterNodes, E2E_CLUSTER_PREFIX, ensureCluster, parkCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
 import { readBuildRecord } from '../images/node.ts';
 import { listNodeImages, prePull } from '../cluster/node-images.ts';
 import { MARKER_PREFIX, deleteTag, pushTestImage } from '../images/test-images.ts';
@@ -44,7 +44,7 @@ export function clusterNameFor(needs: ClusterNeeds): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => a.localeCompare(b));
   const h = createHash('sha256').update(JSON.stringify([needs.gate, gates, kubelet])).digest('hex').slice(0, 8);
-  return `cif-e2e-${h}`;
+  return `${E2E_CLUSTER_PREFIX}${h}`;
 }
 
 export function clusterOptionsFor(needs: ClusterNeeds, name: string): ClusterOptions {

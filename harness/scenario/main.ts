@@ -18,7 +18,7 @@ import type { RunResults } from '../report/results.ts';
 import { describeNeeds, type Clock, type Driver, type DriverFactory } from './driver.ts';
 import { loadScenarios } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { groupByNeeds, Runner, toRunResults, waves, MAX_SIDE_BY_SIDE, type ScenarioRun } from './runner.ts';
+import { groupByNeeds, Runner, toRunResults, wavesFor, type ScenarioRun } from './runner.ts';
 
 export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 
@@ -139,7 +139,7 @@ async function runWithProgress(runner: Runner, scenarios: Scenario[], opts: Main
       });
       return task.newListr(
         [
-          ...waves(group.scenarios, driver.sessionsIsolated ? MAX_SIDE_BY_SIDE : 1).map(
+          ...wavesFor(driver, group.scenarios).map(
             (wave): Task<Ctx> =>
               wave.length === 1
                 ? scenarioTask(wave[0]!)

@@ -103,6 +103,11 @@ export function waves(scenarios: readonly Scenario[], max = MAX_SIDE_BY_SIDE): S
   return out;
 }
 
+/** The waves of a group on this driver: side by side only when its sessions are isolated. */
+export function wavesFor(driver: Driver, scenarios: readonly Scenario[]): Scenario[][] {
+  return waves(scenarios, driver.sessionsIsolated ? MAX_SIDE_BY_SIDE : 1);
+}
+
 /** Cells that set the same faults in the same order run together in one session. */
 export function faultGroups(cells: readonly Cell[]): Cell[][] {
   const groups = new Map<string, Cell[]>();
@@ -197,7 +202,7 @@ export class Runner {
         continue;
       }
       try {
-        for (const wave of waves(group.scenarios, driver.sessionsIsolated ? MAX_SIDE_BY_SIDE : 1)) {
+        for (const wave of wavesFor(driver, group.scenarios)) {
           this.opts.signal?.throwIfAborted();
           // results keep file order whatever finishes first
           runs.push(...(await Promise.all(wave.map((s) => this.runScenario(driver!, s)))));
@@ -572,10 +577,7 @@ export function podPhases(o: Observation): { name: string; seconds: number }[] {
  * the registry before it fell back, the interval its fallback deadline bounds.
  */
 export function pullToFallbackSeconds(o: Observation): number | undefined {
-  const timeline = o.timeline ?? [];
-  const pulling = timeline.find((t) => t.reason === 'Pulling');
-  const fallback = timeline.find((t) => t.reason === FALLBACK_EVENT_REASON);
-  return pulling && fallback && fallback.atSeconds >= pulling.atSeconds ? fallback.atSeconds - pulling.atSeconds : undefined;
+  return podPhases(o).find((p) => p.name === 'Pulling → fallback')?.seconds;
 }
 
 /**
