@@ -11,11 +11,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
+import { MARKER_PREFIX } from '../contract/index.ts';
 import { HostError } from '../lib/errors.ts';
 import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, RegistryClient, sha256Digest, type RegistryCredentials } from '../registry/client.ts';
 
+export { MARKER_PREFIX, parseMarker } from '../contract/index.ts';
+
 export const BUSYBOX_PATH = '/bin/busybox';
-export const MARKER_PREFIX = 'cif-test-image version=';
 /** The label in the image config that carries the version too (for `crictl inspecti`). */
 export const VERSION_LABEL = 'cif.test-image.version';
 
@@ -255,11 +257,3 @@ export async function tagDigest(target: PushTarget, repo: string, tag: string): 
   return new RegistryClient(target.address, target.credentials).manifestDigest(repo, tag);
 }
 
-/** Reads the version out of a container's log (the marker line), or undefined when it isn't there. */
-export function parseMarker(log: string): string | undefined {
-  for (const line of log.split('\n')) {
-    const i = line.indexOf(MARKER_PREFIX);
-    if (i >= 0) return line.slice(i + MARKER_PREFIX.length).trim().split(/\s+/)[0];
-  }
-  return undefined;
-}

@@ -5,25 +5,7 @@
  * one set of rules.
  */
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { Observation, TimelineEntry } from '../report/results.ts';
-
-/** The event the patched kubelet records when it runs a cached image because the pull failed. */
-export const FALLBACK_EVENT_REASON = 'PullFailedUsingCached';
-
-/** Waiting reasons that end a `runPod` observation: the pod won't run without something changing. */
-export const FAILURE_REASONS = [
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'ErrImageNeverPull',
-  'InvalidImageName',
-  'ImageInspectError',
-  'RegistryUnavailable',
-  'SignatureValidationFailed',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'CrashLoopBackOff',
-  'RunContainerError',
-] as const;
+import { FAILURE_REASONS, FALLBACK_EVENT_REASON, type Observation, type TimelineEntry } from '../contract/index.ts';
 
 /** Waiting reasons that are progress, not an outcome (podOutcome reports an empty reason as ContainerCreating). */
 const PROGRESS_REASONS = new Set(['ContainerCreating', 'PodInitializing']);

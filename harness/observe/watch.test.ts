@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
-import { MARKER_PREFIX } from '../images/test-images.ts';
+import { MARKER_PREFIX } from '../contract/index.ts';
 import { runPod } from './pods.ts';
 import { observePodUntil } from './watch.ts';
 import { json, startFakeApi, type FakeApi } from './testing.ts';

@@ -10,8 +10,8 @@
  */
 import { CoreV1Api, KubeConfig, type CoreV1Event, type V1Pod } from '@kubernetes/client-node';
 import { namespaceFeed } from './feed.ts';
-import { parseMarker } from '../images/test-images.ts';
-import type { Observation } from '../report/results.ts';
+import { parseMarker } from '../contract/index.ts';
+import type { Observation } from '../contract/index.ts';
 import { PodHistory, evTime, podOutcome } from './pod-status.ts';
 
 /** A created pod: where it is, and when it was created (client clock, ms: the zero of every timing). */

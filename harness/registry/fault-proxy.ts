@@ -10,9 +10,11 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
+import { PROXY_FAULT_MODES, type ProxyFaultMode } from '../contract/index.ts';
 
-export const PROXY_MODES = ['pass', 'http-503', 'http-429', 'unauthorized', 'forbidden', 'slow', 'flapping', 'hang', 'refused'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
+/** `pass`, and every fault mode the contract says the proxy makes (`FAULTS[mode].by === 'proxy'`). */
+export const PROXY_MODES = ['pass', ...PROXY_FAULT_MODES] as const;
+export type ProxyMode = 'pass' | ProxyFaultMode;
 
 export interface ProxyModeOptions {
   /** slow: response bytes per second (default 64 KiB/s). */
@@ -238,8 +240,9 @@ export class FaultProxy {
         req.socket.destroy();
         return;
       case 'pass':
-      default:
         return this.forward(req, res, 0, 'pass');
+      default:
+        return unreachableMode(this.modeValue);
     }
   }
 
@@ -290,6 +293,11 @@ function splitHostPort(address: string): [string, string] {
   const i = address.lastIndexOf(':');
   if (i < 0) throw new Error(`upstream ${address} has no port`);
   return [address.slice(0, i).replace(/^\[|\]$/g, ''), address.slice(i + 1)];
+}
+
+/** A proxy-made fault mode without a case in `handle` fails the type check here. */
+function unreachableMode(mode: never): never {
+  throw new Error(`the fault proxy has no behaviour for mode ${String(mode)}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,7 +11,7 @@ import { crashCommand, pushTestImage, type PushedImage } from '../images/test-im
 import { crictlPull, findImage, listNodeImages, prePull, removeRepository } from '../cluster/node-images.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
 import { createPullSecret, createRunNamespace, deleteNamespace, deleteRunNamespaces, runPod, sweepDeadNamespaces } from '../observe/pods.ts';
-import type { FaultMode } from '../report/results.ts';
+import type { FaultMode } from '../contract/index.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { ownerLabels, PID_LABEL } from './cleanup.ts';

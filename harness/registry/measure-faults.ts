@@ -12,11 +12,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FAULT_MODES, type FaultMode } from '../report/results.ts';
+import { FAULTS, FAULT_MODES, type FaultMode } from '../contract/index.ts';
 import { cleanups, installSignalHandlers, newRunId } from '../lib/run-context.ts';
 import { pushTestImage } from '../images/test-images.ts';
 import { crictlPull, removeRepository } from '../cluster/node-images.ts';
-import { FAULT_DOCS } from './faults.ts';
+
 import { kindNodes } from './nodes.ts';
 import { startRegistryRig } from './rig.ts';
 import { kubeConfigFromNode } from '../observe/kubeconfig.ts';
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
       process.stderr.write(`${mode}: Always pod → ${o.outcome} after ${o.watchSeconds?.toFixed(2) ?? `>${timeoutSeconds}`} s\n`);
     }
     await faults.clearFault();
-    rows.push({ mode, pod, ok: r.ok, seconds: r.seconds, timedOut: r.timedOut, output: r.output, error: r.error, expectedClass: FAULT_DOCS[mode].errorClass, retry });
+    rows.push({ mode, pod, ok: r.ok, seconds: r.seconds, timedOut: r.timedOut, output: r.output, error: r.error, expectedClass: FAULTS[mode].errorClass, retry });
     process.stderr.write(`${mode}: ${r.ok ? 'ok' : 'FAILED'} in ${r.seconds.toFixed(2)} s: ${r.error || r.output}${retry ? ` (retry ok=${retry.ok})` : ''}\n`);
   }
   await removeRepository(node, `${reg.nodeAddress}/cif/measure`);

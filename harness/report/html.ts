@@ -5,7 +5,7 @@
  */
 import { xmlEscape as esc } from './junit.ts';
 import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, phasesLine, runHeadline, tallies } from './summary.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 import { renderSvg } from './svg.ts';
 
 const CSS = `

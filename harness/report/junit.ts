@@ -1,6 +1,6 @@
 /** junit.xml: one testsuite per scenario, one for the benchmarks; failures carry the reasons in words. */
 import { fmtFigure, fmtTarget } from './summary.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 
 export function xmlEscape(s: string): string {
   return s

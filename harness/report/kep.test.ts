@@ -19,7 +19,7 @@ import {
   updateKepFromRun,
   updateKepReadme,
 } from './kep.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = join(ROOT, KEP_README);

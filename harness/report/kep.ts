@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InputError } from '../lib/errors.ts';
-import { FAULT_MODES, type BenchmarkResult, type Policy, type RunResults, type ScenarioResult } from './results.ts';
+import { FAULT_MODES, measuredResultsSchema, parseResults, type BenchmarkResult, type Policy, type RunResults, type ScenarioResult } from '../contract/index.ts';
 import { phasesLine } from './summary.ts';
 
 export const KEP_RESULTS_BEGIN = '<!-- BEGIN cif-results -->';
@@ -312,33 +312,15 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Enough of a shape check that rendering can't crash or print `undefined`; the runner owns the schema. */
+/**
+ * The KEP section renders every figure, so its results must be measured ones too. The section is rendered
+ * from the file's own JSON (nulls stay nulls), so this checks and does not convert.
+ */
 function checkShape(value: unknown, where: string): asserts value is RunResults {
-  const fail = (what: string): never => {
-    throw new InputError(`not a results.json: ${what}`, {
-      where,
-      hint: 'use a results.json written by `cif run` / `npm run e2e` (types in harness/report/results.ts)',
-    });
-  };
-  if (typeof value !== 'object' || value === null) fail('expected an object');
-  const r = value as Record<string, unknown>;
-  for (const key of ['kubernetes', 'series', 'startedAt'] as const) {
-    if (typeof r[key] !== 'string') fail(`\`${key}\` must be a string`);
-  }
-  if (typeof r.durationSeconds !== 'number') fail('`durationSeconds` must be a number');
-  if (!Array.isArray(r.scenarios)) fail('`scenarios` must be an array');
-  if (!Array.isArray(r.benchmarks)) fail('`benchmarks` must be an array');
-  (r.scenarios as unknown[]).forEach((s, i) => {
-    const o = s as Record<string, unknown> | null;
-    if (!o || typeof o.id !== 'string' || typeof o.pass !== 'boolean' || typeof o.observed !== 'object' || typeof o.expected !== 'object') {
-      fail(`scenarios[${i}] needs id, expected, observed and pass`);
-    }
-  });
-  (r.benchmarks as unknown[]).forEach((b, i) => {
-    const o = b as Record<string, unknown> | null;
-    const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-    if (!o || typeof o.id !== 'string' || !finite(o.p50) || !finite(o.p95) || !finite(o.target) || typeof o.pass !== 'boolean') {
-      fail(`benchmarks[${i}] needs id, p50, p95, target and pass`);
-    }
+  const parsed = parseResults(value, measuredResultsSchema);
+  if (parsed.ok) return;
+  throw new InputError(`not a results.json: ${parsed.problems}`, {
+    where,
+    hint: 'use a results.json written by `cif run` / `npm run e2e` (schema in harness/contract/results.ts)',
   });
 }

@@ -1,6 +1,6 @@
 /** report.md: the matrix (policy × fault × cached → outcome), the other scenarios, the benchmarks, the failures. */
 import { cellText, expectedText, fmtFigure, fmtTarget, matrixGrids, otherScenarios, phasesLine, runHeadline } from './summary.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

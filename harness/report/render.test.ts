@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 import { renderSvg } from './svg.ts';
 import { fixtureResults } from './testing.ts';
 

@@ -2,7 +2,7 @@
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 import { renderSvg } from './svg.ts';
 
 export const RENDERED_FILES = ['junit.xml', 'report.md', 'latency.svg', 'report.html'] as const;

@@ -3,7 +3,7 @@
  * tallies. Renderers only format these.
  */
 import { describeExpectation, describeObservation } from '../scenario/expect.ts';
-import { FAULT_MODES, POLICIES, type BenchmarkResult, type FaultMode, type Policy, type RunResults, type ScenarioResult } from './results.ts';
+import { FAULT_MODES, POLICIES, type BenchmarkResult, type FaultMode, type Policy, type RunResults, type ScenarioResult } from '../contract/index.ts';
 
 export interface MatrixGrid {
   scenario: string;

@@ -4,7 +4,7 @@
  * (seconds and ratios don't share an axis). No dependencies.
  */
 import { xmlEscape } from './junit.ts';
-import type { BenchmarkResult, RunResults } from './results.ts';
+import type { BenchmarkResult, RunResults } from '../contract/index.ts';
 
 const W = 760;
 const ROW = 64;

@@ -7,7 +7,7 @@ import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
 import { loadScenarios } from '../scenario/loader.ts';
 import { SCENARIOS_DIR } from '../scenario/main.ts';
 import { Runner, toRunResults } from '../scenario/runner.ts';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 
 export async function fixtureResults(): Promise<RunResults> {
   const files = ['02-fault-matrix.yaml', '05-two-nodes.yaml', 'p2-blackhole-deadline.yaml'].map((f) => join(SCENARIOS_DIR, f));

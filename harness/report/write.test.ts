@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, readlink, realpath, symlink, mkdir, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunResults } from './results.ts';
+import type { RunResults } from '../contract/index.ts';
 import { readResults, rerender, sweepStale, writeRun } from './write.ts';
 
 const results = (runId: string): RunResults => ({

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } fr
 import { join, resolve } from 'node:path';
 import { InputError } from '../lib/errors.ts';
 import { renderAll } from './render.ts';
-import type { RunResults } from './results.ts';
+import { parseResults, type RunResults } from '../contract/index.ts';
 import { processAlive } from '../lib/process.ts';
 
 export interface WriteOptions {
@@ -96,11 +96,14 @@ export async function readResults(runDir: string): Promise<RunResults> {
   } catch (err) {
     throw new InputError(`results.json is not JSON: ${(err as Error).message}`, { where: file, hint: 'the run that wrote it did not finish; pick another run' });
   }
-  const r = data as Partial<RunResults>;
-  if (!r || !Array.isArray(r.scenarios) || !Array.isArray(r.benchmarks) || typeof r.startedAt !== 'string') {
-    throw new InputError('results.json lacks scenarios / benchmarks / startedAt', { where: file, hint: 'is this a cif reports folder?' });
+  const parsed = parseResults(data);
+  if (!parsed.ok) {
+    throw new InputError(`results.json does not match its schema (it lacks scenarios / benchmarks / startedAt, or a field is off): ${parsed.problems}`, {
+      where: file,
+      hint: 'is this a cif reports folder?',
+    });
   }
-  return r as RunResults;
+  return parsed.results;
 }
 
 /** Re-renders junit/md/svg/html from results.json in place, each file replaced atomically. */

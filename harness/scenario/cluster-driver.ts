@@ -20,15 +20,16 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clusterNodes, E2E_CLUSTER_PREFIX, ensureCluster, parkCluster, type ClusterInfo, type ClusterOptions } from '../cluster/cluster.ts';
 import { readBuildRecord } from '../images/node.ts';
 import { listNodeImages, prePull } from '../cluster/node-images.ts';
-import { MARKER_PREFIX, deleteTag, pushTestImage } from '../images/test-images.ts';
+import { deleteTag, pushTestImage } from '../images/test-images.ts';
 import { cleanups } from '../lib/run-context.ts';
 import { run } from '../lib/exec.ts';
 import { ownerLabels } from '../registry/cleanup.ts';
 import { RegistryClient, type RegistryCredentials } from '../registry/client.ts';
+import { deleteTagUntilRestored } from '../registry/faults.ts';
 import { startRegistryRig, type RegistryRig } from '../registry/rig.ts';
 import { createPod, createPullSecret, podManifest } from '../observe/pods.ts';
 import { observePodUntil } from '../observe/watch.ts';
-import type { FaultMode, Observation } from '../report/results.ts';
+import { FAULTS, MARKER_PREFIX, type FaultMode, type Observation } from '../contract/index.ts';
 import type { ClusterNeeds, CreateResult, Driver, DriverContext, DriverFactory, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -280,17 +281,12 @@ class ClusterSession implements Session {
     await this.clearFault();
     let rigs = this.allRigs();
     if (!rigs.length) rigs = [await this.rig(false)];
-    if (mode === 'not-found') {
+    if (FAULTS[mode].by === 'delete-tag') {
       // RegistryFaults deletes one tag; a session's fault applies to every repository it pushed (a fault
       // group of a matrix has one repository per cell). Blobs stay, so putting the manifest back restores it.
       for (const p of this.pushed.values()) {
-        const client = new RegistryClient(p.rig.registry.hostAddress, p.rig.registry.credentials);
-        const saved = await client.getManifest(p.image.repo, p.image.tag);
-        if (!saved) continue;
-        this.deletedManifests.push(async () => {
-          await new RegistryClient(p.rig.registry.hostAddress, p.rig.registry.credentials).putManifest(p.image.repo, p.image.tag, saved.body, saved.mediaType);
-        });
-        await client.deleteManifest(p.image.repo, saved.digest);
+        const restore = await deleteTagUntilRestored(new RegistryClient(p.rig.registry.hostAddress, p.rig.registry.credentials), p.image.repo, p.image.tag);
+        if (restore) this.deletedManifests.push(restore);
       }
     } else {
       for (const r of rigs) await r.faults.setFault(mode);

@@ -20,7 +20,7 @@
  *   - namespace: unique per run and cell (DNS-1123 label); the adapter creates it on first use, labelled
  *     with the run labels, and deletes it in `Session.close()`.
  */
-import type { FaultMode, Observation, Policy } from '../report/results.ts';
+import type { FaultMode, Observation, Policy } from '../contract/index.ts';
 
 /** What a scenario needs from its cluster. Scenarios with equal needs share a Driver (and so a cluster). */
 export interface ClusterNeeds {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Expectation, Observation } from '../report/results.ts';
+import type { Expectation, Observation } from '../contract/index.ts';
 import { evaluate, restartPullPhases, stopWhen } from './expect.ts';
 import { addPhases, percentile, computeBenchmark } from './stats.ts';
 import { phasesLine } from '../report/summary.ts';

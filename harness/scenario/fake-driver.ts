@@ -8,8 +8,8 @@
  * `bugs` switch single rules of the contract off, so tests can show a broken kubelet failing the matrix.
  * Time is virtual (FakeClock): observing a pod advances the clock to the moment the watch would stop.
  */
-import type { FaultMode, Observation, Policy, TimelineEntry } from '../report/results.ts';
-import { FALLBACK_EVENT_REASON } from './contract.ts';
+import type { FaultMode, Observation, Policy, TimelineEntry } from '../contract/index.ts';
+import { FALLBACK_EVENT_REASON } from '../contract/index.ts';
 import type { Clock, ClusterNeeds, CreateResult, Driver, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
 
 /**
@@ -82,8 +82,6 @@ const T = {
   backoff: 10, // first image-pull / crash-loop back-off
   breakerShortcut: 0.05,
 };
-
-const UNREACHABLE: readonly FaultMode[] = ['stopped', 'refused', 'blackhole', 'dns', 'hang', 'http-503', 'http-429'];
 
 interface Registry {
   host: string;

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAULT_MODES, POLICIES, type Expectation } from '../report/results.ts';
-import { isUnreachable } from './contract.ts';
+import { FAULT_MODES, POLICIES, type Expectation } from '../contract/index.ts';
+import { isUnreachable } from '../contract/index.ts';
 import { loadScenarios, parseScenario, ScenarioFileError, type Problem } from './loader.ts';
 import { SCENARIOS_DIR } from './main.ts';
 import { faultGroups } from './runner.ts';

@@ -14,7 +14,7 @@ import { cleanups, newRunId, runLabels } from '../lib/run-context.ts';
 import { InputError } from '../lib/errors.ts';
 import { tallies } from '../report/summary.ts';
 import { defaultReportsDir, writeRun } from '../report/write.ts';
-import type { RunResults } from '../report/results.ts';
+import type { RunResults } from '../contract/index.ts';
 import { describeNeeds, type Clock, type Driver, type DriverFactory } from './driver.ts';
 import { loadScenarios } from './loader.ts';
 import type { Scenario } from './model.ts';

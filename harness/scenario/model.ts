@@ -2,7 +2,7 @@
  * Scenarios after loading: validated, durations resolved to seconds, matrices expanded into cells. This is
  * what the runner executes; nothing here refers back to YAML except `where` (file:line:col) for messages.
  */
-import type { Expectation, FaultMode, Policy } from '../report/results.ts';
+import type { Expectation, FaultMode, Policy } from '../contract/index.ts';
 import type { ClusterNeeds } from './driver.ts';
 import type { DurationVars } from './duration.ts';
 

@@ -17,8 +17,8 @@
  * fault before any pod, where an open breaker changes nothing the expectations can see.
  */
 import { randomUUID } from 'node:crypto';
-import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../report/results.ts';
-import { FALLBACK_EVENT_REASON, isUnreachable } from './contract.ts';
+import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../contract/index.ts';
+import { FALLBACK_EVENT_REASON, isUnreachable } from '../contract/index.ts';
 import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from './driver.ts';
 import { evaluate, stopWhen } from './expect.ts';
 import { formatSeconds } from './duration.ts';

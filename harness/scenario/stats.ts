@@ -2,7 +2,7 @@
  * Percentiles and benchmark figures. Percentiles interpolate linearly between order statistics (numpy's
  * default, "type 7"): with 10 samples p95 lies between the 9th and the 10th.
  */
-import type { BenchmarkResult } from '../report/results.ts';
+import type { BenchmarkResult } from '../contract/index.ts';
 import type { BenchmarkSpec } from './model.ts';
 
 export function percentile(samples: readonly number[], p: number): number {

@@ -9,7 +9,7 @@ import { pushTestImage } from '../../images/test-images.ts';
 import { startRegistryRig } from '../rig.ts';
 import { kubeConfigFromNode } from '../../observe/kubeconfig.ts';
 import { createRunNamespace, runPod } from '../../observe/pods.ts';
-import type { FaultMode } from '../../report/results.ts';
+import type { FaultMode } from '../../contract/index.ts';
 
 installSignalHandlers();
 const runId = process.argv[2]!;

@@ -7,7 +7,7 @@ import { cleanups, installSignalHandlers } from '../../lib/run-context.ts';
 import { pushTestImage } from '../../images/test-images.ts';
 import { startRegistry } from '../registry.ts';
 import { RegistryFaults } from '../faults.ts';
-import type { FaultMode } from '../../report/results.ts';
+import type { FaultMode } from '../../contract/index.ts';
 
 installSignalHandlers();
 const runId = process.argv[2]!;
