@@ -1,23 +1,27 @@
 import { realpath } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../lib/errors.ts';
 import { REPO_ROOT } from '../kube/tree.ts';
 import { rerender, readResults, defaultReportsDir } from '../report/write.ts';
 import { runHeadline } from '../report/summary.ts';
+import { compareResults, formatComparison } from '../report/compare.ts';
 import { KEP_README, updateKepFromRun } from '../report/kep.ts';
 import { boolFlag, type Command } from './command.ts';
 
 export const reportCommand: Command = {
   name: 'report',
   summary: 'render a run’s results.json (junit, markdown, svg, html) and the KEP results section',
-  usage: ['report [RUN_DIR] [--kep]'],
+  usage: ['report [RUN_DIR] [--kep]', 'report --compare A B'],
   flags: [
     { flag: 'RUN_DIR', help: 'a folder under reports/ (default: reports/latest)' },
     { flag: '--kep', help: 'rewrite the marked results section of kep/README.md from the report' },
+    { flag: '--compare A B', help: 'compare two runs (folders or results.json) cell by cell; exit 1 on any difference' },
   ],
-  options: { kep: { type: 'boolean' } },
-  maxPositionals: 1,
+  options: { kep: { type: 'boolean' }, compare: { type: 'boolean' } },
+  maxPositionals: 2,
   async run(args) {
+    if (boolFlag(args, 'compare')) return compareRuns(args.positionals);
+    if (args.positionals.length > 1) throw new InputError('report takes one RUN_DIR (two only with --compare)', { hint: 'cif report [RUN_DIR]' });
     const given = args.positionals[0];
     const dir = given ? resolve(given) : resolve(defaultReportsDir(REPO_ROOT), 'latest');
     let runDir: string;
@@ -42,3 +46,11 @@ export const reportCommand: Command = {
     return 0;
   },
 };
+
+async function compareRuns(paths: string[]): Promise<0 | 1> {
+  if (paths.length !== 2) throw new InputError('--compare needs two runs: A and B', { hint: 'cif report --compare reports/<a> reports/<b>' });
+  const [a, b] = await Promise.all(paths.map((p) => readResults(p.endsWith('.json') ? dirname(resolve(p)) : resolve(p), p.endsWith('.json') ? basename(p) : undefined)));
+  const r = compareResults(a!, b!);
+  process.stdout.write(`${formatComparison(r)}\n`);
+  return r.differences.length ? 1 : 0;
+}

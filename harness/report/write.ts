@@ -79,8 +79,8 @@ export async function readLatest(reportsDir: string): Promise<string | undefined
   }
 }
 
-export async function readResults(runDir: string): Promise<RunResults> {
-  const file = join(runDir, 'results.json');
+export async function readResults(runDir: string, name = 'results.json'): Promise<RunResults> {
+  const file = join(runDir, name);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
