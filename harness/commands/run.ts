@@ -8,13 +8,12 @@ import { loadScenarios } from '../scenario/loader.ts';
 export const runCommand: Command = {
   name: 'run',
   summary: 'run scenario files (default: the policy × fault × cache matrix, the scenarios and P1–P4 in scenarios/)',
-  usage: ['run [SCENARIO_FILE …] [--online] [--simulate] [--check]'],
+  usage: ['run [SCENARIO_FILE …] [--simulate] [--check]'],
   flags: [
     { flag: '--check', help: 'only load and validate the files (file:line:col errors, exit 2), run nothing' },
-    { flag: '--online', help: 'use stock kind images from a reachable registry' },
     { flag: '--simulate', help: 'run against the in-process contract model instead of a cluster (reports marked SIMULATED)' },
   ],
-  options: { online: { type: 'boolean' }, simulate: { type: 'boolean' }, check: { type: 'boolean' } },
+  options: { simulate: { type: 'boolean' }, check: { type: 'boolean' } },
   maxPositionals: Number.POSITIVE_INFINITY,
   async run(args) {
     const files = args.positionals.length ? args.positionals : await defaultScenarioFiles();
@@ -29,9 +28,9 @@ export const runCommand: Command = {
       const clock = new FakeClock(Date.now());
       // one registry per session, like the cluster driver: no breaker state crosses sessions
       const { factory } = fakeDriverFactory({ clock, registryPerSession: true });
-      return (await runMain({ files, driverFactory: factory, driver: 'simulated', clock })).exitCode;
+      return (await runMain({ scenarios, driverFactory: factory, driver: 'simulated', clock })).exitCode;
     }
     const driverFactory = await clusterDriverFactory();
-    return (await runMain({ files, driverFactory, driver: 'cluster', online: boolFlag(args, 'online'), signal: shutdownSignal })).exitCode;
+    return (await runMain({ scenarios, driverFactory, driver: 'cluster', signal: shutdownSignal })).exitCode;
   },
 };

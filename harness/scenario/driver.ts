@@ -157,8 +157,6 @@ export interface Driver {
 export interface DriverContext {
   runId: string;
   labels: Record<string, string>;
-  /** --online: stock kind images from a reachable registry (the nightly runner). */
-  online: boolean;
   signal?: AbortSignal;
 }
 

@@ -11,6 +11,7 @@ import { defaultScenarioFiles, runMain, type MainOptions, type MainResult } from
 import { buildAll } from '../images/node-pipeline.ts';
 
 export interface E2eOptions {
+  /** Build from the stock kindest/node image (a build option: the run itself is the same). */
   online?: boolean;
   /** Builds (or finds cached) binaries and the node image. Default: the build home's entry point. */
   build?: (o: { online: boolean }) => Promise<void>;
@@ -26,9 +27,8 @@ async function defaultBuild(o: { online: boolean }): Promise<void> {
 
 export async function e2eMain(opts: E2eOptions = {}): Promise<MainResult> {
   const online = opts.online ?? false;
-  const files = await defaultScenarioFiles();
-  await loadScenarios(files);
+  const scenarios = await loadScenarios(await defaultScenarioFiles());
   await (opts.build ?? defaultBuild)({ online });
   const driverFactory = await (opts.driverFactory ?? clusterDriverFactory)();
-  return runMain({ files, driverFactory, driver: 'cluster', online, ...opts.main });
+  return runMain({ scenarios, driverFactory, driver: 'cluster', ...opts.main });
 }

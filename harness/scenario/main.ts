@@ -9,25 +9,26 @@ import { cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pins } from '../pins.ts';
 import { readSeries, REPO_ROOT } from '../kube/tree.ts';
-import { runTasks, type Task } from '../lib/progress.ts';
-import { cleanups, newRunId, runLabels } from '../lib/run-context.ts';
+import { newRunId, runLabels } from '../lib/run-context.ts';
 import { InputError } from '../lib/errors.ts';
 import { tallies } from '../report/summary.ts';
 import { defaultReportsDir, writeRun } from '../report/write.ts';
 import type { RunResults } from '../contract/index.ts';
-import { describeNeeds, type Clock, type Driver, type DriverFactory } from './driver.ts';
+import type { Clock, DriverFactory } from './driver.ts';
 import { loadScenarios } from './loader.ts';
 import type { Scenario } from './model.ts';
-import { groupByNeeds, Runner, toRunResults, wavesFor, type ScenarioRun } from './runner.ts';
+import { runWithProgress } from './progress.ts';
+import { Runner, toRunResults } from './runner.ts';
 
 export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 
 export interface MainOptions {
   /** Scenario files; default: every scenarios/*.yaml (the default set and P1–P4). */
   files?: string[];
+  /** The files already loaded (the caller validated them first): they are not read again. */
+  scenarios?: Scenario[];
   driverFactory: DriverFactory;
   driver: 'cluster' | 'simulated';
-  online?: boolean;
   reportsDir?: string;
   runId?: string;
   clock?: Clock;
@@ -58,9 +59,8 @@ export async function defaultScenarioFiles(dir: string = SCENARIOS_DIR): Promise
 
 export async function runMain(opts: MainOptions): Promise<MainResult> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
-  const files = opts.files?.length ? opts.files.map((f) => resolve(f)) : await defaultScenarioFiles();
   // All files validated before anything starts: a malformed one fails here (exit 2, file:line:col).
-  const scenarios = await loadScenarios(files);
+  const scenarios = opts.scenarios ?? (await loadScenarios(opts.files?.length ? opts.files.map((f) => resolve(f)) : await defaultScenarioFiles()));
   const runId = opts.runId ?? newRunId();
   const labels = runLabels(runId);
   const startedAt = new Date(opts.clock?.now() ?? Date.now());
@@ -69,11 +69,10 @@ export async function runMain(opts: MainOptions): Promise<MainResult> {
     driverFactory: opts.driverFactory,
     runId,
     labels,
-    online: opts.online ?? false,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  const runs = opts.progress === false ? await runner.runAll(scenarios) : await runWithProgress(runner, scenarios, opts, runId, labels);
+  const runs = opts.progress === false ? await runner.runAll(scenarios) : await runWithProgress(runner, scenarios);
   const results = toRunResults(runs, {
     kubernetes: pins.kubernetes,
     series: `${series.hash} (${series.patches.length} patches)`,
@@ -102,66 +101,4 @@ async function cgroupVersion(): Promise<'v1' | 'v2'> {
     () => 'v2' as const,
     () => 'v1' as const,
   );
-}
-
-interface Ctx {
-  runs: ScenarioRun[];
-}
-
-/** Live progress: a listr2 task per cluster group, a subtask per scenario showing its latest line. */
-async function runWithProgress(runner: Runner, scenarios: Scenario[], opts: MainOptions, runId: string, labels: Record<string, string>): Promise<ScenarioRun[]> {
-  const tasks: Task<Ctx>[] = groupByNeeds(scenarios).map((group) => ({
-    title: `cluster: ${describeNeeds(group.needs)} — ${group.scenarios.length} scenario(s)`,
-    task: async (ctx, task) => {
-      let driver: Driver;
-      try {
-        driver = await opts.driverFactory(group.needs, { runId, labels, online: opts.online ?? false, ...(opts.signal ? { signal: opts.signal } : {}) });
-      } catch (err) {
-        for (const s of group.scenarios) ctx.runs.push(runner.unrunnable(s, `no cluster for ${describeNeeds(group.needs)}: ${(err as Error).message}`));
-        task.title = `${task.title}: no cluster (${(err as Error).message.split('\n')[0]})`;
-        return;
-      }
-      const release = cleanups.add(`driver for ${describeNeeds(group.needs)}`, () => driver.close());
-      // Progress lines go to the subtask of the scenario they name (scenarios of a wave run side by side).
-      const outputs = new Map<string, (line: string) => void>();
-      runner.setLog((scenario, line) => outputs.get(scenario)?.(line));
-      const scenarioTask = (s: Scenario): Task<Ctx> => ({
-        title: `${s.id}: ${s.title}`,
-        task: async (c, sub) => {
-          outputs.set(s.id, (line) => {
-            sub.output = line;
-          });
-          const run = await runner.runScenario(driver, s);
-          c.runs.push(run);
-          const failed = run.results.filter((r) => !r.pass).length + run.benchmarks.filter((b) => !b.pass).length;
-          sub.title = `${s.id}: ${failed ? `${failed} FAILED` : 'ok'} (${run.durationSeconds} s)`;
-        },
-      });
-      return task.newListr(
-        [
-          ...wavesFor(driver, group.scenarios).map(
-            (wave): Task<Ctx> =>
-              wave.length === 1
-                ? scenarioTask(wave[0]!)
-                : {
-                    title: `${wave.length} scenarios side by side: ${wave.map((s) => s.id).join(', ')}`,
-                    task: (_c, t) => t.newListr(wave.map(scenarioTask), { concurrent: true, exitOnError: true }),
-                  },
-          ),
-          {
-            title: 'release the cluster',
-            task: async () => {
-              release();
-              await driver.close();
-            },
-          },
-        ],
-        { concurrent: false, exitOnError: true },
-      );
-    },
-  }));
-  const ctx = await runTasks<Ctx>(tasks, { runs: [] });
-  // The order runAll gives (group by group, file order within a group), whatever finished first in a wave.
-  const order = groupByNeeds(scenarios).flatMap((g) => g.scenarios);
-  return ctx.runs.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
 }

@@ -17,6 +17,7 @@
  * fault before any pod, where an open breaker changes nothing the expectations can see.
  */
 import { randomUUID } from 'node:crypto';
+import { cleanups } from '../lib/run-context.ts';
 import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../contract/index.ts';
 import { FALLBACK_EVENT_REASON, isUnreachable } from '../contract/index.ts';
 import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from './driver.ts';
@@ -29,7 +30,6 @@ export interface RunnerOptions {
   driverFactory: DriverFactory;
   runId: string;
   labels: Record<string, string>;
-  online?: boolean;
   clock?: Clock;
   /** Progress lines (the command feeds them to listr2 / the log). */
   log?: (scenario: string, line: string) => void;
@@ -49,6 +49,21 @@ export interface ClusterGroup {
   needs: ClusterNeeds;
   scenarios: Scenario[];
 }
+
+/**
+ * What `runAll` tells its subscribers, in order: per group `group-start`, then `group-ready` with its waves
+ * (or `group-unrunnable`), every scenario's `scenario-start` … `scenario-end` (with `line`s between), then
+ * `group-release` and `group-end`. The progress view is built from these alone.
+ */
+export type RunEvent =
+  | { type: 'group-start'; group: number; needs: ClusterNeeds; scenarios: Scenario[] }
+  | { type: 'group-ready'; group: number; waves: Scenario[][] }
+  | { type: 'group-unrunnable'; group: number; reason: string }
+  | { type: 'scenario-start'; scenario: Scenario }
+  | { type: 'line'; scenario: string; line: string }
+  | { type: 'scenario-end'; run: ScenarioRun }
+  | { type: 'group-release'; group: number }
+  | { type: 'group-end'; group: number };
 
 /** Scenarios whose needs differ only in worker count share a cluster with the largest count. */
 export function groupByNeeds(scenarios: readonly Scenario[]): ClusterGroup[] {
@@ -172,43 +187,57 @@ export class Runner {
     this.runTag = opts.runId.replace(/[^a-z0-9]/g, '').slice(-6) || randomUUID().slice(0, 6);
   }
 
-  /** Where progress lines go now (the command points it at the running listr task). */
-  private logTo: ((scenario: string, line: string) => void) | undefined;
+  private readonly subscribers = new Set<(e: RunEvent) => void>();
 
-  private log(scenario: string, line: string) {
-    (this.logTo ?? this.opts.log)?.(scenario, line);
+  /** Follow the run's lifecycle (see RunEvent); returns the unsubscribe. */
+  subscribe(fn: (e: RunEvent) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
   }
 
-  setLog(fn: ((scenario: string, line: string) => void) | undefined): void {
-    this.logTo = fn;
+  private emit(e: RunEvent): void {
+    for (const fn of this.subscribers) fn(e);
+  }
+
+  private log(scenario: string, line: string) {
+    this.opts.log?.(scenario, line);
+    this.emit({ type: 'line', scenario, line });
   }
 
   /** Runs every scenario, one cluster group after the other, each group wave by wave (see `waves`). */
   async runAll(scenarios: readonly Scenario[]): Promise<ScenarioRun[]> {
     const runs: ScenarioRun[] = [];
-    for (const group of groupByNeeds(scenarios)) {
-      let driver: Driver | undefined;
+    for (const [i, group] of groupByNeeds(scenarios).entries()) {
+      this.emit({ type: 'group-start', group: i, needs: group.needs, scenarios: group.scenarios });
+      let driver: Driver;
       try {
         this.log('cluster', `cluster: ${describeNeeds(group.needs)}`);
         driver = await this.opts.driverFactory(group.needs, {
           runId: this.opts.runId,
           labels: this.opts.labels,
-          online: this.opts.online ?? false,
           ...(this.opts.signal ? { signal: this.opts.signal } : {}),
         });
       } catch (err) {
         // No cluster: every expectation of the group fails with the reason, the run goes on with other groups.
-        for (const s of group.scenarios) runs.push(this.unrunnable(s, `no cluster for ${describeNeeds(group.needs)}: ${(err as Error).message}`));
+        const reason = `no cluster for ${describeNeeds(group.needs)}: ${(err as Error).message}`;
+        this.emit({ type: 'group-unrunnable', group: i, reason });
+        for (const s of group.scenarios) runs.push(this.unrunnable(s, reason));
         continue;
       }
+      const release = cleanups.add(`driver for ${describeNeeds(group.needs)}`, () => driver.close());
+      const planned = wavesFor(driver, group.scenarios);
+      this.emit({ type: 'group-ready', group: i, waves: planned });
       try {
-        for (const wave of wavesFor(driver, group.scenarios)) {
+        for (const wave of planned) {
           this.opts.signal?.throwIfAborted();
           // results keep file order whatever finishes first
-          runs.push(...(await Promise.all(wave.map((s) => this.runScenario(driver!, s)))));
+          runs.push(...(await Promise.all(wave.map((s) => this.runScenario(driver, s)))));
         }
       } finally {
+        this.emit({ type: 'group-release', group: i });
+        release();
         await driver.close();
+        this.emit({ type: 'group-end', group: i });
       }
     }
     return runs;
@@ -253,6 +282,13 @@ export class Runner {
   }
 
   async runScenario(driver: Driver, scenario: Scenario): Promise<ScenarioRun> {
+    this.emit({ type: 'scenario-start', scenario });
+    const run = await this.scenarioRun(driver, scenario);
+    this.emit({ type: 'scenario-end', run });
+    return run;
+  }
+
+  private async scenarioRun(driver: Driver, scenario: Scenario): Promise<ScenarioRun> {
     const t0 = this.clock.now();
     if (driver.nodes.length < scenario.needs.workers) {
       return this.unrunnable(scenario, `the cluster has ${driver.nodes.length} worker(s), the scenario needs ${scenario.needs.workers}`);
