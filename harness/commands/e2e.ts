@@ -1,5 +1,5 @@
 import { boolFlag, type Command } from './command.ts';
-import { e2eMain } from '../scenario/e2e.ts';
+import { e2eMain } from '../app/e2e.ts';
 
 export const e2eCommand: Command = {
   name: 'e2e',

@@ -1,9 +1,9 @@
 import { shutdownSignal } from '../lib/run-context.ts';
 import { boolFlag, type Command } from './command.ts';
-import { clusterDriverFactory } from '../scenario/cluster-driver.ts';
-import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
-import { defaultScenarioFiles, runMain } from '../scenario/main.ts';
-import { loadScenarios } from '../scenario/loader.ts';
+import { clusterDriverFactory } from '../drivers/kind/driver.ts';
+import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
+import { defaultScenarioFiles, runMain } from '../app/main.ts';
+import { loadScenarios } from '../scenario/format/loader.ts';
 
 export const runCommand: Command = {
   name: 'run',

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli.ts';
 import { writeRun } from '../report/write.ts';
-import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
-import { runMain, SCENARIOS_DIR } from '../scenario/main.ts';
-import { e2eMain } from '../scenario/e2e.ts';
+import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
+import { runMain, SCENARIOS_DIR } from '../app/main.ts';
+import { e2eMain } from '../app/e2e.ts';
 
 function capture() {
   const io = { out: '', err: '' };

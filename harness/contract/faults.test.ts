@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAULTS, FAULT_CLASS_NAMES, FAULT_MODES, PROXY_FAULT_MODES, faultsOf, isUnreachable, modesOf, type FaultMode } from './index.ts';
 import { FaultProxy } from '../registry/fault-proxy.ts';
-import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
-import type { ClusterNeeds } from '../scenario/driver.ts';
+import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
+import type { ClusterNeeds } from '../drivers/driver.ts';
 
 const proxies: FaultProxy[] = [];
 afterEach(async () => {

@@ -2,7 +2,7 @@
  * What every renderer shows, computed once from results.json: the matrix grids, the other scenarios, the
  * tallies. Renderers only format these.
  */
-import { describeExpectation, describeObservation } from '../scenario/expect.ts';
+import { describeExpectation, describeObservation } from '../scenario/engine/expect.ts';
 import { FAULT_MODES, POLICIES, type BenchmarkResult, type FaultMode, type Policy, type RunResults, type ScenarioResult } from '../contract/index.ts';
 
 export interface MatrixGrid {

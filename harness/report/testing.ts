@@ -3,10 +3,10 @@
  * contract model with a kubelet that wrongly falls back on 401/403/404 — so there are failing cells.
  */
 import { join } from 'node:path';
-import { FakeClock, fakeDriverFactory } from '../scenario/fake-driver.ts';
-import { loadScenarios } from '../scenario/loader.ts';
-import { SCENARIOS_DIR } from '../scenario/main.ts';
-import { Runner, toRunResults } from '../scenario/runner.ts';
+import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
+import { loadScenarios } from '../scenario/format/loader.ts';
+import { SCENARIOS_DIR } from '../app/main.ts';
+import { Runner, toRunResults } from '../scenario/engine/runner.ts';
 import type { RunResults } from '../contract/index.ts';
 
 export async function fixtureResults(): Promise<RunResults> {

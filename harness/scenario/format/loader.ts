@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import * as z from 'zod';
-import { FAULT_MODES, POLICIES, type Expectation, type FaultMode, type Policy } from '../contract/index.ts';
-import { FAULT_CLASS_NAMES, faultsOf } from '../contract/index.ts';
-import type { ClusterNeeds } from './driver.ts';
+import { FAULT_MODES, POLICIES, type Expectation, type FaultMode, type Policy } from '../../contract/index.ts';
+import { FAULT_CLASS_NAMES, faultsOf } from '../../contract/index.ts';
+import type { ClusterNeeds } from '../../drivers/driver.ts';
 import { evalDuration, parsePlainDuration, parseRatio, type DurationVars } from './duration.ts';
 import { cellKey, type BenchmarkSpec, type Cell, type CellVars, type LocalImage, type Scenario, type Step } from './model.ts';
 import {
@@ -24,7 +24,7 @@ import {
   type StepKind,
   type WhenDoc,
 } from './schema.ts';
-import { InputError } from '../lib/errors.ts';
+import { InputError } from '../../lib/errors.ts';
 
 export interface Problem {
   /** file:line:col */

@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAULT_MODES, POLICIES, type Expectation } from '../contract/index.ts';
-import { isUnreachable } from '../contract/index.ts';
+import { FAULT_MODES, POLICIES, type Expectation } from '../../contract/index.ts';
+import { isUnreachable } from '../../contract/index.ts';
 import { loadScenarios, parseScenario, ScenarioFileError, type Problem } from './loader.ts';
-import { SCENARIOS_DIR } from './main.ts';
-import { faultGroups } from './runner.ts';
+import { SCENARIOS_DIR } from '../../app/main.ts';
+import { faultGroups } from '../engine/runner.ts';
 
 const problems = (text: string): Problem[] => parseScenario(text, 'x.yaml').problems;
 const one = (text: string): Problem => {

@@ -4,9 +4,9 @@
  * one obvious place to wire, and tests can pass fakes. The scenario files are validated before the build
  * starts: a bad file costs nothing.
  */
-import { clusterDriverFactory } from './cluster-driver.ts';
-import type { DriverFactory } from './driver.ts';
-import { loadScenarios } from './loader.ts';
+import { clusterDriverFactory } from '../drivers/kind/driver.ts';
+import type { DriverFactory } from '../drivers/driver.ts';
+import { loadScenarios } from '../scenario/format/loader.ts';
 import { defaultScenarioFiles, runMain, type MainOptions, type MainResult } from './main.ts';
 import { buildAll } from '../images/node-pipeline.ts';
 

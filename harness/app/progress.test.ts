@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, fakeDriverFactory } from './fake-driver.ts';
+import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
 import { defaultScenarioFiles } from './main.ts';
-import { loadScenarios } from './loader.ts';
+import { loadScenarios } from '../scenario/format/loader.ts';
 import { runWithProgress } from './progress.ts';
-import { Runner, type RunEvent, type ScenarioRun } from './runner.ts';
-import type { DriverFactory } from './driver.ts';
+import { Runner, type RunEvent, type ScenarioRun } from '../scenario/engine/runner.ts';
+import type { DriverFactory } from '../drivers/driver.ts';
 
 const runner = (factory: DriverFactory, clock: FakeClock) => new Runner({ driverFactory: factory, runId: '20260101-000000-beef', labels: {}, clock });
 const cells = (runs: ScenarioRun[]) => runs.flatMap((r) => r.results.map((x) => `${x.id} ${x.pass} ${x.observed.outcome} ${x.observed.version ?? ''}`));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { refsOf, clusterNameFor, clusterOptionsFor, containerCommand, sanitizeLabels } from './cluster-driver.ts';
-import type { ClusterNeeds } from './driver.ts';
+import { clusterNameFor, clusterOptionsFor, containerCommand, sanitizeLabels } from './mapping.ts';
+import { refsOf } from './session.ts';
+import type { ClusterNeeds } from '../driver.ts';
 
 const needs = (over: Partial<ClusterNeeds> = {}, kubelet: Partial<ClusterNeeds['kubelet']> = {}): ClusterNeeds => ({
   workers: 1,

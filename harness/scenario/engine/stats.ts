@@ -2,8 +2,8 @@
  * Percentiles and benchmark figures. Percentiles interpolate linearly between order statistics (numpy's
  * default, "type 7"): with 10 samples p95 lies between the 9th and the 10th.
  */
-import type { BenchmarkResult } from '../contract/index.ts';
-import type { BenchmarkSpec } from './model.ts';
+import type { BenchmarkResult } from '../../contract/index.ts';
+import type { BenchmarkSpec } from '../format/model.ts';
 
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;

@@ -2,9 +2,9 @@
  * Expectations against observations: when to stop watching a pod, and what did not match, in words.
  * Pure functions over results.ts types; the runner calls them, the tests pin them down.
  */
-import type { Expectation, Observation } from '../contract/index.ts';
-import { FAILURE_REASONS, FALLBACK_EVENT_REASON, IMAGE_PULL_FAILURES, TRANSIENT_OUTCOMES } from '../contract/index.ts';
-import { formatSeconds } from './duration.ts';
+import type { Expectation, Observation } from '../../contract/index.ts';
+import { FAILURE_REASONS, FALLBACK_EVENT_REASON, IMAGE_PULL_FAILURES, TRANSIENT_OUTCOMES } from '../../contract/index.ts';
+import { formatSeconds } from '../format/duration.ts';
 
 const isTransient = (o: string) => (TRANSIENT_OUTCOMES as readonly string[]).includes(o);
 const isFailure = (o: string) => (FAILURE_REASONS as readonly string[]).includes(o);

@@ -17,13 +17,13 @@
  * fault before any pod, where an open breaker changes nothing the expectations can see.
  */
 import { randomUUID } from 'node:crypto';
-import { cleanups } from '../lib/run-context.ts';
-import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../contract/index.ts';
-import { FALLBACK_EVENT_REASON, isUnreachable } from '../contract/index.ts';
-import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from './driver.ts';
+import { cleanups } from '../../lib/run-context.ts';
+import type { BenchmarkResult, FaultMode, Observation, RunResults, ScenarioResult } from '../../contract/index.ts';
+import { FALLBACK_EVENT_REASON, isUnreachable } from '../../contract/index.ts';
+import { describeNeeds, needsKey, realClock, type Clock, type ClusterNeeds, type Driver, type DriverFactory, type PodHandle, type Session } from '../../drivers/driver.ts';
 import { evaluate, stopWhen } from './expect.ts';
-import { formatSeconds } from './duration.ts';
-import type { Cell, LocalImage, PodTemplate, Scenario, Step } from './model.ts';
+import { formatSeconds } from '../format/duration.ts';
+import type { Cell, LocalImage, PodTemplate, Scenario, Step } from '../format/model.ts';
 import { addPhases, computeBenchmark, round, type MeasureData } from './stats.ts';
 
 export interface RunnerOptions {

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeClock, fakeDriverFactory, type FakeBugs } from './fake-driver.ts';
-import { defaultScenarioFiles } from './main.ts';
-import { loadScenarios, parseScenario } from './loader.ts';
-import type { Scenario } from './model.ts';
+import { FakeClock, fakeDriverFactory, type FakeBugs } from '../../drivers/model/driver.ts';
+import { defaultScenarioFiles } from '../../app/main.ts';
+import { loadScenarios, parseScenario } from '../format/loader.ts';
+import type { Scenario } from '../format/model.ts';
 import { bounded, dnsLabel, groupByNeeds, podPhases, pullToFallbackSeconds, Runner, runsAlone, tally, waves, type ScenarioRun } from './runner.ts';
-import type { DriverFactory } from './driver.ts';
-import { SCENARIOS_DIR } from './main.ts';
+import type { DriverFactory } from '../../drivers/driver.ts';
+import { SCENARIOS_DIR } from '../../app/main.ts';
 
 async function runWith(scenarios: Scenario[], opts: { bugs?: FakeBugs; registryPerSession?: boolean; failOn?: 'pushImage' | 'setFault' | 'createPod' } = {}) {
   const clock = new FakeClock();

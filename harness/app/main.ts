@@ -14,11 +14,11 @@ import { InputError } from '../lib/errors.ts';
 import { tallies } from '../report/summary.ts';
 import { defaultReportsDir, writeRun } from '../report/write.ts';
 import type { RunResults } from '../contract/index.ts';
-import type { Clock, DriverFactory } from './driver.ts';
-import { loadScenarios } from './loader.ts';
-import type { Scenario } from './model.ts';
+import type { Clock, DriverFactory } from '../drivers/driver.ts';
+import { loadScenarios } from '../scenario/format/loader.ts';
+import type { Scenario } from '../scenario/format/model.ts';
 import { runWithProgress } from './progress.ts';
-import { Runner, toRunResults } from './runner.ts';
+import { Runner, toRunResults } from '../scenario/engine/runner.ts';
 
 export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 

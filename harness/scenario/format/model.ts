@@ -2,8 +2,8 @@
  * Scenarios after loading: validated, durations resolved to seconds, matrices expanded into cells. This is
  * what the runner executes; nothing here refers back to YAML except `where` (file:line:col) for messages.
  */
-import type { Expectation, FaultMode, Policy } from '../contract/index.ts';
-import type { ClusterNeeds } from './driver.ts';
+import type { Expectation, FaultMode, Policy } from '../../contract/index.ts';
+import type { ClusterNeeds } from '../../drivers/driver.ts';
 import type { DurationVars } from './duration.ts';
 
 /** A repository local to a scenario (`app`) and a tag. The runner prefixes the cell's scope. */

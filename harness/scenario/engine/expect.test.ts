@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Expectation, Observation } from '../contract/index.ts';
+import type { Expectation, Observation } from '../../contract/index.ts';
 import { evaluate, restartPullPhases, stopWhen } from './expect.ts';
 import { addPhases, percentile, computeBenchmark } from './stats.ts';
-import { phasesLine } from '../report/summary.ts';
-import { evalDuration, durationSyntaxError } from './duration.ts';
+import { phasesLine } from '../../report/summary.ts';
+import { evalDuration, durationSyntaxError } from '../format/duration.ts';
 
 const obs = (o: Partial<Observation>): Observation => ({ outcome: 'Running', fallbackEvent: false, ...o });
 

@@ -6,50 +6,14 @@
  * a hanging registry never answers). It is a model, not evidence: only a real cluster run is.
  *
  * `bugs` switch single rules of the contract off, so tests can show a broken kubelet failing the matrix.
- * Time is virtual (FakeClock): observing a pod advances the clock to the moment the watch would stop.
+ * Time is virtual (clock.ts): observing a pod advances the clock to the moment the watch would stop.
  */
-import type { FaultMode, Observation, Policy, TimelineEntry } from '../contract/index.ts';
-import { FALLBACK_EVENT_REASON } from '../contract/index.ts';
-import type { Clock, ClusterNeeds, CreateResult, Driver, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from './driver.ts';
-
-/**
- * Virtual time for the model: a discrete-event clock. Time moves only when every task in flight waits on
- * the clock (checked from a setImmediate, after all pending promise callbacks ran), and then jumps to the
- * earliest wake-up. Scenarios that run side by side thus each see the time their own steps took, never a
- * jump another scenario's wait caused.
- */
-export class FakeClock implements Clock {
-  private readonly timers: { at: number; seq: number; resolve: () => void }[] = [];
-  private seq = 0;
-  private scheduled = false;
-  constructor(private t = Date.UTC(2026, 0, 1)) {}
-  now(): number {
-    return this.t;
-  }
-  sleep(ms: number): Promise<void> {
-    return this.sleepUntil(this.t + Math.max(0, ms));
-  }
-  /** Resolves once virtual time has reached `at` (at once, in turn, when it already has). */
-  sleepUntil(at: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.timers.push({ at: Math.max(at, this.t), seq: this.seq++, resolve });
-      this.schedule();
-    });
-  }
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.timers.shift();
-      if (!next) return;
-      this.t = Math.max(this.t, next.at);
-      next.resolve();
-      if (this.timers.length) this.schedule();
-    });
-  }
-}
+export { FakeClock } from './clock.ts';
+import type { FaultMode, Observation, Policy, TimelineEntry } from '../../contract/index.ts';
+import { FALLBACK_EVENT_REASON } from '../../contract/index.ts';
+import { FakeClock } from './clock.ts';
+import { faultAt, key, pullFrom, T, type Registry } from './registry.ts';
+import type { ClusterNeeds, CreateResult, Driver, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from '../driver.ts';
 
 export interface FakeBugs {
   /** Falls back on 401/403/404 too (the contract forbids it). */
@@ -71,25 +35,6 @@ export interface FakeOptions {
   failOn?: 'pushImage' | 'setFault' | 'createPod';
 }
 
-// Model timings, seconds.
-const T = {
-  start: 0.8, // schedule + create + start a container, image present
-  pull: 0.4, // pull over a healthy registry
-  slowPull: 6, // bandwidth-limited pull
-  fastFail: 0.15, // refused, DNS, HTTP errors
-  dialTimeout: 30, // containerd's dial timeout under blackhole
-  crashAfter: 0.5, // crash command: exits this long after starting
-  backoff: 10, // first image-pull / crash-loop back-off
-  breakerShortcut: 0.05,
-};
-
-interface Registry {
-  host: string;
-  tags: Map<string, string>; // repo:tag → version
-  privateRepos: Set<string>;
-  faults: { at: number; mode: FaultMode }[];
-}
-
 interface NodeImage {
   version: string;
   /** Pulled by the kubelet with credentials (KEP-2535 records it). */
@@ -97,7 +42,6 @@ interface NodeImage {
   viaKubelet: boolean;
 }
 
-type PullResult = { ok: true; version: string; at: number } | { ok: false; at: number; error: string; cls: 'unreachable' | 'denied' | 'deadline' };
 
 /** The pod's state from `at` (ms) on. */
 interface Snapshot {
@@ -156,20 +100,6 @@ export class FakeCluster {
   }
 }
 
-const key = (i: ImageRef) => `${i.repo}:${i.tag}`;
-
-function faultAt(reg: Registry, t: number): { mode: FaultMode; until: number } {
-  let mode: FaultMode = 'none';
-  let until = Infinity;
-  for (const f of reg.faults) {
-    if (f.at <= t) mode = f.mode;
-    else {
-      until = f.at;
-      break;
-    }
-  }
-  return { mode, until };
-}
 
 class FakeSession implements Session {
   readonly registryHost: string;
@@ -205,49 +135,6 @@ class FakeSession implements Session {
   }
   async clearFault(): Promise<void> {
     this.reg.faults.push({ at: this.clock.now(), mode: 'none' });
-  }
-
-  /** One CRI pull starting at `t` (ms), against the registry's fault history; `at` in ms. */
-  private pull(spec: PodSpec, t: number): PullResult {
-    const { mode, until } = faultAt(this.reg, t);
-    const v = this.reg.tags.get(key(spec.image));
-    const ref = `${this.reg.host}/${key(spec.image)}`;
-    const fail = (after: number, cls: 'unreachable' | 'denied', error: string): PullResult => ({ ok: false, at: t + after * 1000, cls, error: `failed to pull and unpack image "${ref}": ${error}` });
-    const isPrivate = this.reg.privateRepos.has(spec.image.repo);
-    switch (mode) {
-      case 'none':
-      case 'slow': {
-        if (!v) return fail(T.fastFail, 'denied', `${ref}: not found`);
-        if (isPrivate && !spec.pullSecret) return fail(T.fastFail, 'denied', 'unexpected status code [manifests]: 401 Unauthorized');
-        return { ok: true, version: v, at: t + (mode === 'slow' ? T.slowPull : T.pull) * 1000 };
-      }
-      case 'flapping': {
-        this.pullCount++;
-        if (this.pullCount % 2 === 1) return fail(T.fastFail, 'unreachable', 'dial tcp: connect: connection refused');
-        if (!v) return fail(T.fastFail, 'denied', `${ref}: not found`);
-        return { ok: true, version: v, at: t + T.pull * 1000 };
-      }
-      case 'stopped':
-      case 'refused':
-        return fail(T.fastFail, 'unreachable', 'dial tcp 172.18.0.9:5000: connect: connection refused');
-      case 'dns':
-        return fail(T.fastFail, 'unreachable', 'dial tcp: lookup registry.cif: no such host');
-      case 'http-503':
-        return fail(T.fastFail, 'unreachable', 'unexpected status code [manifests]: 503 Service Unavailable');
-      case 'http-429':
-        return fail(T.fastFail, 'unreachable', 'unexpected status code [manifests]: 429 Too Many Requests');
-      case 'blackhole':
-        return fail(T.dialTimeout, 'unreachable', 'dial tcp 172.18.0.9:5000: i/o timeout');
-      case 'hang':
-        // never answers; when the fault is cleared the proxy closes the connection
-        return until === Infinity ? { ok: false, at: Infinity, cls: 'unreachable', error: 'hang' } : fail((until - t) / 1000, 'unreachable', 'unexpected EOF');
-      case 'unauthorized':
-        return fail(T.fastFail, 'denied', 'unexpected status code [manifests]: 401 Unauthorized');
-      case 'forbidden':
-        return fail(T.fastFail, 'denied', 'unexpected status code [manifests]: 403 Forbidden');
-      case 'not-found':
-        return fail(T.fastFail, 'denied', `${ref}: not found`);
-    }
   }
 
   async createPod(spec: PodSpec): Promise<CreateResult> {
@@ -298,7 +185,7 @@ class FakeSession implements Session {
         return { ran: true, at: t + S(T.breakerShortcut + T.start), version: usable.version };
       }
       ev(t, 'Pulling');
-      let r = this.pull(spec, t);
+      let r = pullFrom(this.reg, spec, t, () => ++this.pullCount);
       const withDeadline = policy === 'CachedIfFailed' && usable && deadline > 0 && !bugs.noDeadline;
       if (withDeadline && r.at > t + deadline) r = { ok: false, at: t + deadline, cls: 'deadline', error: `context deadline exceeded after ${deadline / 1000}s` };
       if (r.ok) {

@@ -6,8 +6,8 @@
  * step kind lists the valid ones) and validates the body with STEP_SCHEMAS[kind].
  */
 import * as z from 'zod';
-import { FAULT_MODES, POLICIES } from '../contract/index.ts';
-import { FAULT_CLASS_NAMES, FAILURE_REASONS, TRANSIENT_OUTCOMES } from '../contract/index.ts';
+import { FAULT_MODES, POLICIES } from '../../contract/index.ts';
+import { FAULT_CLASS_NAMES, FAILURE_REASONS, TRANSIENT_OUTCOMES } from '../../contract/index.ts';
 import { durationSyntaxError, parseRatio } from './duration.ts';
 
 export const OUTCOMES = ['Running', 'Rejected', ...FAILURE_REASONS, ...TRANSIENT_OUTCOMES] as const;

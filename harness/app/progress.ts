@@ -4,9 +4,9 @@
  * the Runner's lifecycle events (RunEvent), so what it shows is what `Runner.runAll` did.
  */
 import { runTasks, type Task } from '../lib/progress.ts';
-import { describeNeeds } from './driver.ts';
-import type { Scenario } from './model.ts';
-import { groupByNeeds, type Runner, type RunEvent, type ScenarioRun } from './runner.ts';
+import { describeNeeds } from '../drivers/driver.ts';
+import type { Scenario } from '../scenario/format/model.ts';
+import { groupByNeeds, type Runner, type RunEvent, type ScenarioRun } from '../scenario/engine/runner.ts';
 
 type GroupState = { waves: Scenario[][] } | { reason: string } | { ended: true };
 
