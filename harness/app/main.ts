@@ -18,7 +18,8 @@ import type { Clock, DriverFactory } from '../drivers/driver.ts';
 import { loadScenarios } from '../scenario/format/loader.ts';
 import type { Scenario } from '../scenario/format/model.ts';
 import { runWithProgress } from './progress.ts';
-import { Runner, toRunResults } from '../scenario/engine/runner.ts';
+import { Runner } from '../scenario/engine/runner.ts';
+import { toRunResults } from '../scenario/engine/results.ts';
 
 export const SCENARIOS_DIR = join(REPO_ROOT, 'scenarios');
 

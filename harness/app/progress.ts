@@ -6,7 +6,8 @@
 import { runTasks, type Task } from '../lib/progress.ts';
 import { describeNeeds } from '../drivers/driver.ts';
 import type { Scenario } from '../scenario/format/model.ts';
-import { groupByNeeds, type Runner, type RunEvent, type ScenarioRun } from '../scenario/engine/runner.ts';
+import type { Runner, RunEvent, ScenarioRun } from '../scenario/engine/runner.ts';
+import { groupByNeeds } from '../scenario/engine/schedule.ts';
 
 type GroupState = { waves: Scenario[][] } | { reason: string } | { ended: true };
 

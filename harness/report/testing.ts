@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { FakeClock, fakeDriverFactory } from '../drivers/model/driver.ts';
 import { loadScenarios } from '../scenario/format/loader.ts';
 import { SCENARIOS_DIR } from '../app/main.ts';
-import { Runner, toRunResults } from '../scenario/engine/runner.ts';
+import { Runner } from '../scenario/engine/runner.ts';
+import { toRunResults } from '../scenario/engine/results.ts';
 import type { RunResults } from '../contract/index.ts';
 
 export async function fixtureResults(): Promise<RunResults> {

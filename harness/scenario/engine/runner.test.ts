@@ -4,7 +4,16 @@ import { FakeClock, fakeDriverFactory, type FakeBugs } from '../../drivers/model
 import { defaultScenarioFiles } from '../../app/main.ts';
 import { loadScenarios, parseScenario } from '../format/loader.ts';
 import type { Scenario } from '../format/model.ts';
-import { bounded, dnsLabel, groupByNeeds, podPhases, pullToFallbackSeconds, Runner, runsAlone, tally, waves, type ScenarioRun } from './runner.ts';
+import { Runner, type ScenarioRun } from './runner.ts';
+import { bounded } from './bounded.ts';
+import { podPhases, pullToFallbackSeconds } from './measurement.ts';
+import { dnsLabel, groupByNeeds, runsAlone, waves } from './schedule.ts';
+
+/** N passed, N failed over expectations and benchmarks. */
+function tally(runs: readonly ScenarioRun[]): { passed: number; failed: number } {
+  const all = runs.flatMap((r) => [...r.results, ...r.benchmarks]);
+  return { passed: all.filter((x) => x.pass).length, failed: all.filter((x) => !x.pass).length };
+}
 import type { DriverFactory } from '../../drivers/driver.ts';
 import { SCENARIOS_DIR } from '../../app/main.ts';
 

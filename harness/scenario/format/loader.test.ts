@@ -5,7 +5,7 @@ import { FAULT_MODES, POLICIES, type Expectation } from '../../contract/index.ts
 import { isUnreachable } from '../../contract/index.ts';
 import { loadScenarios, parseScenario, ScenarioFileError, type Problem } from './loader.ts';
 import { SCENARIOS_DIR } from '../../app/main.ts';
-import { faultGroups } from '../engine/runner.ts';
+import { faultGroups } from '../engine/schedule.ts';
 
 const problems = (text: string): Problem[] => parseScenario(text, 'x.yaml').problems;
 const one = (text: string): Problem => {
