@@ -35,7 +35,7 @@ describe('FAULTS', () => {
 
   it('classes partition the modes and name them as the scenarios do', () => {
     expect(FAULT_CLASS_NAMES.flatMap(modesOf).sort()).toEqual(FAULT_MODES.filter((m) => m !== 'none').sort());
-    expect(faultsOf('unreachable')?.sort()).toEqual(['blackhole', 'dns', 'hang', 'http-429', 'http-503', 'refused', 'stopped']);
+    expect(faultsOf('unreachable')?.sort()).toEqual(['blackhole', 'dns', 'hang', 'http-429', 'http-500-blobs', 'http-503', 'refused', 'stopped']);
     expect(faultsOf('denied-or-missing')).toEqual(['unauthorized', 'forbidden', 'not-found']);
     expect(faultsOf('hang')).toEqual(['hang']);
     expect(faultsOf('nonsense')).toBeUndefined();

@@ -115,6 +115,14 @@ export const FAULTS = {
     how: 'proxy alternates pull attempts (a HEAD of a manifest by tag starts one): down (503), up, down, … — or by request count / interval',
     containerd: 'odd attempts: … failed with status code [manifests <tag>]: 503 Service Unavailable; even attempts pull (a retry converges)',
   },
+  'http-500-blobs': {
+    class: 'unreachable',
+    errorClass: 'unreachable',
+    fallsBack: true,
+    by: 'proxy',
+    how: 'proxy serves manifests and answers every blob request with 500: the pull fails mid-way, after resolving the tag',
+    containerd: 'failed to copy: httpReadSeeker: failed open: unexpected status code …/blobs/sha256:…: 500 Internal Server Error',
+  },
   hang: {
     class: 'unreachable',
     errorClass: 'unreachable',

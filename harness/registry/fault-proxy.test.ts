@@ -58,6 +58,17 @@ describe.skipIf(!haveRegistry)('fault proxy in front of a real registry', () => 
     expect(await new RegistryClient(registry.address).manifestDigest('cif/proxy', 'v2')).toBe(pushed.digest);
   });
 
+  it('http-500-blobs: manifests pass, every blob request answers 500', async () => {
+    await proxy.setMode('http-500-blobs');
+    const manifest = await fetch(url(manifestPath()), { headers: accept });
+    expect(manifest.status).toBe(200);
+    expect(manifest.headers.get('docker-content-digest')).toBe(image.digest);
+    const blob = await get(`/v2/cif/proxy/blobs/${payloadDigest}`);
+    expect(blob.status).toBe(500);
+    await blob.arrayBuffer();
+    await proxy.setMode('pass');
+  });
+
   it.each([
     ['http-503', 503, 'UNAVAILABLE'],
     ['http-429', 429, 'TOOMANYREQUESTS'],

@@ -60,6 +60,7 @@ const ERROR_BODIES: Record<number, { code: string; message: string }> = {
   401: { code: 'UNAUTHORIZED', message: 'authentication required' },
   403: { code: 'DENIED', message: 'requested access to the resource is denied' },
   429: { code: 'TOOMANYREQUESTS', message: 'too many requests' },
+  500: { code: 'UNKNOWN', message: 'internal server error' },
   502: { code: 'UNAVAILABLE', message: 'upstream registry unreachable' },
   503: { code: 'UNAVAILABLE', message: 'service unavailable' },
 };
@@ -216,6 +217,10 @@ export class FaultProxy {
       case 'forbidden':
         req.resume();
         return this.sendError(res, 403, {}, 'forbidden');
+      case 'http-500-blobs':
+        if (!/^\/v2\/.+\/blobs\//.test(req.url ?? '')) return this.forward(req, res, 0, 'pass');
+        req.resume();
+        return this.sendError(res, 500);
       case 'hang':
         // Read the request, never answer. The socket stays open until the client gives up or the mode changes.
         req.resume();

@@ -72,6 +72,9 @@ export function pullFrom(reg: Registry, spec: PodSpec, t: number, attempt: () =>
       return fail(T.fastFail, 'unreachable', 'unexpected status code [manifests]: 503 Service Unavailable');
     case 'http-429':
       return fail(T.fastFail, 'unreachable', 'unexpected status code [manifests]: 429 Too Many Requests');
+    case 'http-500-blobs':
+      if (!v) return fail(T.fastFail, 'denied', `${ref}: not found`);
+      return fail(T.pull, 'unreachable', `failed to copy: httpReadSeeker: failed open: unexpected status code https://${reg.host}/v2/${spec.image.repo}/blobs/sha256:…: 500 Internal Server Error`);
     case 'blackhole':
       return fail(T.dialTimeout, 'unreachable', 'dial tcp 172.18.0.9:5000: i/o timeout');
     case 'hang':
