@@ -7,7 +7,7 @@
  * stop a crictl blocked on a hanging registry; `timeout` does, and crictl's exit cancels containerd's pull.
  */
 import { CommandError, run } from '../lib/exec.ts';
-import type { RegistryCredentials } from '../registry/client.ts';
+import type { RegistryCredentials } from '../lib/registry-client.ts';
 
 export interface NodeImage {
   id: string;

@@ -15,7 +15,7 @@ import {
 import { run } from '../lib/exec.ts';
 import { REGISTRY_BINARY } from '../registry/registry-image.ts';
 import { startLocalRegistry, type LocalRegistry } from '../registry/local-registry.ts';
-import { RegistryClient } from '../registry/client.ts';
+import { RegistryClient } from '../lib/registry-client.ts';
 import { newRunId, runLabels } from '../lib/run-context.ts';
 
 const haveBusybox = existsSync(BUSYBOX_PATH);

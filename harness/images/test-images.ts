@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { MARKER_PREFIX } from '../contract/index.ts';
 import { HostError } from '../lib/errors.ts';
-import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, RegistryClient, sha256Digest, type RegistryCredentials } from '../registry/client.ts';
+import { OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, RegistryClient, sha256Digest, type RegistryCredentials } from '../lib/registry-client.ts';
 
 export { MARKER_PREFIX, parseMarker } from '../contract/index.ts';
 

@@ -8,7 +8,7 @@
  */
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { cleanups } from '../lib/run-context.ts';
-import { ownerIsGone, ownerLabels } from '../registry/cleanup.ts';
+import { ownerIsGone, ownerLabels } from '../lib/owner.ts';
 import type { TimelineEntry } from '../contract/index.ts';
 import { firstFailureTime, podState, rejectionMessage, type EventSummary, type PodState } from './pod-status.ts';
 import { watchPod, type WatchedPod } from './watch.ts';

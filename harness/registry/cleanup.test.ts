@@ -4,17 +4,8 @@ import { hostname } from 'node:os';
 import { run } from '../lib/exec.ts';
 import { newRunId } from '../lib/run-context.ts';
 import { PROBE_IMAGE, ensureProbeImage } from '../host/probe-image.ts';
-import {
-  HOST_LABEL,
-  PIDSTART_LABEL,
-  PID_LABEL,
-  dockerLabelArgs,
-  ownerIsGone,
-  ownerLabels,
-  processStartTime,
-  removeRunDocker,
-  sweepDeadRuns,
-} from './cleanup.ts';
+import { HOST_LABEL, PIDSTART_LABEL, PID_LABEL, dockerLabelArgs, ownerIsGone, ownerLabels, processStartTime } from '../lib/owner.ts';
+import { removeRunDocker, sweepDeadRuns } from './cleanup.ts';
 
 const dockerUp = (await run('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false, timeout: 15_000 })).exitCode === 0;
 if (!dockerUp) console.warn('\n*** SKIP cleanup docker tests: no docker engine answers ***\n');

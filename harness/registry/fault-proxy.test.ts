@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { FaultProxy } from './fault-proxy.ts';
 import { REGISTRY_BINARY } from './registry-image.ts';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.ts';
-import { RegistryClient, sha256Digest } from './client.ts';
+import { RegistryClient, sha256Digest } from '../lib/registry-client.ts';
 import { pushTestImage, type PushedImage } from '../images/test-images.ts';
 
 const haveRegistry = existsSync(REGISTRY_BINARY);

@@ -8,7 +8,7 @@
  */
 import { FAULTS, FAULT_MODES, isFaultMode, type FaultMode } from '../contract/index.ts';
 import { cleanups } from '../lib/run-context.ts';
-import { RegistryClient } from './client.ts';
+import { RegistryClient } from '../lib/registry-client.ts';
 import type { ProxyMode, ProxyModeOptions } from './fault-proxy.ts';
 import { HOSTS_CACHE_SETTLE_MS, setBlackhole, setHostsEntry } from './nodes.ts';
 import { deadAddress, type RegistryHandle } from './registry.ts';

@@ -14,7 +14,7 @@ import { createPullSecret, createRunNamespace, deleteNamespace, deleteRunNamespa
 import type { FaultMode } from '../contract/index.ts';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { ownerLabels, PID_LABEL } from './cleanup.ts';
+import { ownerLabels, PID_LABEL } from '../lib/owner.ts';
 import { startRegistry, type RegistryHandle } from './registry.ts';
 import { RegistryFaults } from './faults.ts';
 import { configureNodesForRegistry, hostsEntry, kindNodes, unconfigureNodes } from './nodes.ts';

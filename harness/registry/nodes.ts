@@ -11,7 +11,7 @@
 import { crictlPull } from '../cluster/node-images.ts';
 import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
-import type { RegistryCredentials } from './client.ts';
+import type { RegistryCredentials } from '../lib/registry-client.ts';
 
 export const CERTS_DIR = '/etc/containerd/certs.d';
 /** Go's resolver (containerd) caches /etc/hosts for up to 5 s: wait this long after changing it. */

@@ -8,7 +8,8 @@ import { newRunId, RUN_LABEL } from '../lib/run-context.ts';
 import { pushTestImage, tagDigest } from '../images/test-images.ts';
 import { startRegistry, type RegistryHandle } from './registry.ts';
 import { RegistryFaults } from './faults.ts';
-import { PID_LABEL, removeRunDocker } from './cleanup.ts';
+import { PID_LABEL } from '../lib/owner.ts';
+import { removeRunDocker } from './cleanup.ts';
 
 const dockerUp = (await run('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false, timeout: 15_000 })).exitCode === 0;
 if (!dockerUp) console.warn('\n*** SKIP registry container tests: no docker engine answers ***\n');

@@ -22,11 +22,11 @@ import { HostError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
 import { cleanups } from '../lib/run-context.ts';
 import type { PushTarget } from '../images/test-images.ts';
-import { dockerLabelArgs, ownerLabels } from './cleanup.ts';
+import { dockerLabelArgs, ownerLabels } from '../lib/owner.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { freePort, waitForHttp } from './local-registry.ts';
 import { HTPASSWD_PATH, ensureRegistryImage, htpasswdLine } from './registry-image.ts';
-import type { RegistryCredentials } from './client.ts';
+import type { RegistryCredentials } from '../lib/registry-client.ts';
 
 export interface StartRegistryOptions {
   runId: string;

@@ -4,7 +4,7 @@
  * undoes it all in the right order (fault cleared, nodes unwired, registry removed), also on SIGINT/SIGTERM.
  */
 import { cleanups } from '../lib/run-context.ts';
-import type { RegistryCredentials } from './client.ts';
+import type { RegistryCredentials } from '../lib/registry-client.ts';
 import { RegistryFaults } from './faults.ts';
 import { configureNodesForRegistry, kindNodes, unconfigureNodes } from './nodes.ts';
 import { startRegistry, type RegistryHandle } from './registry.ts';

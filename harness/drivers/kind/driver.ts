@@ -18,7 +18,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterNodes, ensureCluster, parkCluster, type ClusterInfo } from '../../cluster/cluster.ts';
 import { readBuildRecord } from '../../images/node.ts';
-import type { RegistryCredentials } from '../../registry/client.ts';
+import type { RegistryCredentials } from '../../lib/registry-client.ts';
 import { startRegistryRig, type RegistryRig } from '../../registry/rig.ts';
 import type { Driver, DriverContext, DriverFactory, Session } from '../driver.ts';
 import { clusterNameFor, clusterOptionsFor } from './mapping.ts';

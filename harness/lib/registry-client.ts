@@ -5,7 +5,7 @@
  * would need the daemon's insecure-registries setting for anything but 127.0.0.0/8).
  */
 import { createHash } from 'node:crypto';
-import { fetchBuffered } from '../lib/http.ts';
+import { fetchBuffered } from './http.ts';
 
 export interface RegistryCredentials {
   username: string;
