@@ -1,5 +1,5 @@
 /**
- * The interrupt drill on the kind cluster (cleanup.drill.test.ts): the registry rig with every node wired, a
+ * The interrupt drill on the kind cluster (cleanup.drill.integration.test.ts): the registry rig with every node wired, a
  * run namespace, a pod, and a cycle through faults that change nodes (iptables, /etc/hosts, a stopped
  * registry). The test interrupts it at random points and checks nothing is left anywhere.
  *   node --import tsx harness/registry/testdata/drill-kind.ts <runId> [cluster]

@@ -1,5 +1,5 @@
 /**
- * A small scenario for the interrupt drill (cleanup.drill.test.ts): starts a registry, pushes, and cycles
+ * A small scenario for the interrupt drill (cleanup.drill.integration.test.ts): starts a registry, pushes, and cycles
  * through faults forever, printing what it does. The test interrupts it at random points.
  *   node --import tsx harness/registry/testdata/drill.ts <runId>
  */
