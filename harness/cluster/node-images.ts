@@ -6,7 +6,7 @@
  * Every crictl call runs under coreutils `timeout` inside the node: killing our `docker exec` client would not
  * stop a crictl blocked on a hanging registry; `timeout` does, and crictl's exit cancels containerd's pull.
  */
-import { CommandError, run } from '../lib/exec.ts';
+import { run } from '../lib/exec.ts';
 import type { RegistryCredentials } from '../lib/registry-client.ts';
 
 export interface NodeImage {
@@ -86,25 +86,6 @@ export async function listNodeImages(node: string): Promise<NodeImage[]> {
 /** The images on `node` known by `ref` (a tag reference, repo@digest, or an image ID). */
 export function findImage(images: readonly NodeImage[], ref: string): NodeImage | undefined {
   return images.find((i) => i.id === ref || i.repoTags.includes(ref) || i.repoDigests.includes(ref));
-}
-
-/**
- * Removes every image on `node` that `ref` names, and every other tag/digest of the same image IDs that
- * belongs to the same repository, so the node really has nothing cached for that repository:tag. Returns
- * the removed image IDs (empty when nothing was there).
- */
-export async function removeImage(node: string, ref: string): Promise<string[]> {
-  const images = await listNodeImages(node);
-  const hit = findImage(images, ref);
-  if (!hit) return [];
-  try {
-    await run('docker', crictl(node, 60, ['rmi', hit.id]), { timeout: 90_000 });
-  } catch (err) {
-    // Images in use by a container can't be removed: say which and why.
-    const tail = err instanceof CommandError ? err.stderrTail : (err as Error).message;
-    throw new Error(`removing ${ref} (${hit.id}) from ${node} failed: ${tail}; delete pods using it first`);
-  }
-  return [hit.id];
 }
 
 /** Removes all images of a repository (`host:port/repo`, any tag or digest) from a node. */

@@ -2,7 +2,7 @@
  * HTTP requests with a deadline that holds the process open while they are pending.
  *
  * `AbortSignal.timeout()` runs on an unref'd timer, and undici does not always hold the event loop open
- * while it waits (seen: a fetch to a docker-published port whose container was still starting). A process
+ * while it waits (e.g. a fetch to a docker-published port whose container is still starting). A process
  * whose only pending work is such a fetch drains its loop and exits 13 ("unsettled top-level await") in the
  * middle of the request — skipping every cleanup. Here the deadline is an ordinary (ref'd) timer, and the
  * body is read before it is cleared, so the request either answers, fails, or times out: never vanishes.

@@ -89,8 +89,8 @@ export class RegistryFaults {
         return;
       case 'stop-registry': {
         // Nodes are pointed at an address where nothing answers, not at the container's old IP: on a shared
-        // network another container can take that IP the moment ours stops (seen: `connection refused` from
-        // a stranger instead of the dead registry).
+        // network another container can take that IP the moment ours stops, and answer `connection refused`
+        // in the dead registry's place.
         const ip = (r.network ? await deadAddress(r.network) : undefined) ?? (await r.containerIp());
         if (ip && this.nodes.length) {
           this.restores.push(async () => {

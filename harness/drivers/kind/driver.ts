@@ -86,8 +86,7 @@ export class ClusterDriver implements Driver {
     const next = this.pool ?? this.startRig({});
     this.pool = undefined;
     // Refill once this one is ready — unless a rig is pooled already: sessions side by side take rigs at
-    // the same time, and a refill per take would start rigs nobody holds (seen: four per run, running until
-    // the process exited).
+    // the same time, and a refill per take would start rigs nobody holds until the process exits.
     void next.then(
       () => {
         if (this.closed || this.pool) return;
@@ -133,8 +132,7 @@ export class ClusterDriver implements Driver {
     this.pool = undefined;
     if (pooled) await pooled.then((r) => r.stop()).catch(() => undefined);
     // Before parking: a `docker exec` that starts while its node is being frozen never returns, and holds
-    // the container so that the next run's unpause hangs too (seen: a session's image removal racing the
-    // park left a node frozen for good).
+    // the container so that the next run's unpause hangs too (the node stays frozen for good).
     await Promise.allSettled([...this.background]);
     await this.onClose();
   }
