@@ -1,6 +1,6 @@
 import { UsageError } from '../lib/errors.ts';
 import { note } from '../lib/progress.ts';
-import { baseTree, checkSeries, loadSeries, seriesPackages, testSeries } from '../kube/patch.ts';
+import { baseTree, checkSeries, loadSeries, seriesPackages, testSeries } from '../kube/series.ts';
 import { patchedTree } from '../kube/tree.ts';
 import { stringFlag, type Command } from './command.ts';
 

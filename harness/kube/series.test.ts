@@ -4,18 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostError, InputError } from '../lib/errors.ts';
 import { run } from '../lib/exec.ts';
-import {
-  checkSeries,
-  formatPackageLine,
-  goTest,
-  GoTestJsonCounter,
-  goPackageDirs,
-  kubeImportPath,
-  parseApplyError,
-  parseBaseFile,
-  touchedFiles,
-  type PackageResult,
-} from './patch.ts';
+import { goPackageDirs, kubeImportPath, parseApplyError, parseBaseFile, touchedFiles } from './diff.ts';
+import { formatPackageLine, goTest, GoTestJsonCounter, type PackageResult } from './gotest.ts';
+import { checkSeries } from './series.ts';
 import { GIT_IDENTITY } from './source.ts';
 import { readSeries } from './tree.ts';
 
