@@ -26,7 +26,7 @@ import { CellState, faultBefore, resultId } from './cell.ts';
 import { crossCheck, expectationResult } from './results.ts';
 import { dnsLabel, faultGroups, groupByNeeds, splitAtFaults, wavesFor } from './schedule.ts';
 import { computeBenchmark, round, type MeasureData } from './stats.ts';
-import { failedExpect, STEP_HANDLERS, type StepContext } from './steps/index.ts';
+import { failedExpect, handlerFor, type StepContext } from './steps/index.ts';
 
 export interface RunnerOptions {
   driverFactory: DriverFactory;
@@ -285,7 +285,7 @@ export class Runner {
     const sid = st.scenario.id;
     const ctx: StepContext = { driver, session, cell: st, fault, clock: this.clock, labels: this.opts.labels, log: (line) => this.log(sid, line) };
     try {
-      const handler = STEP_HANDLERS[step.kind] as (s: Step, c: StepContext) => Promise<ScenarioResult[] | void>;
+      const handler: (s: Step, c: StepContext) => Promise<ScenarioResult[] | void> = await handlerFor(step.kind);
       return (await handler(step, ctx)) ?? [];
     } catch (err) {
       if (step.kind === 'expect') return [failedExpect(st, step, `observing failed: ${(err as Error).message}`, fault)];

@@ -17,7 +17,10 @@ import {
   ruleSchema,
   scenarioSchema,
   STEP_KINDS,
-  STEP_SCHEMAS,
+  STEPS,
+  isStepKind,
+  type StepConverter,
+  type StepDef,
   targetSyntaxError,
   type ExpectationDoc,
   type ScenarioDoc,
@@ -512,110 +515,50 @@ function parseStep(
     ctx.add([...base, kind], `unknown variable ${variable}`, 'matrix variables are $policy and $fault (use `when: {cached: …}` for the cache axis)');
     return undefined;
   }
-  const schema = STEP_SCHEMAS[kind as StepKind] as z.ZodType;
-  const body = substitute(rec[kind], v);
-  const parsed = schema.safeParse(body);
+  if (!isStepKind(kind)) return undefined;
+  const at = (path: Path) => [...base, kind, ...path];
+  const converter: StepConverter = {
+    image: splitImage,
+    node: (path, name) => nodeIndex(ctx, at(path), name, needs.workers),
+    seconds: (text) => evalDuration(text, vars),
+    expectation: (path, e) => {
+      checkExpectation(ctx, at(path), e);
+      return resolveExpectation(e, vars);
+    },
+    problem: (path, what, fix) => {
+      ctx.add(at(path), what, fix);
+      return undefined;
+    },
+    fromRules: (path) => {
+      if ((d as { lenient?: boolean }).lenient) return undefined;
+      if (!d.rules || !v) {
+        ctx.add(at(path), '`from: rules` needs a matrix with a `rules:` table', 'add `rules:` or write the expectation fields here');
+        return undefined;
+      }
+      const idx = d.rules.findIndex((r) => matches(r.when, v));
+      if (idx < 0) {
+        ctx.add(['matrix'], `matrix cell ${v.policy} × ${v.fault} × ${v.cached ? 'cached' : 'uncached'} matches no rule`, 'add a rule whose `when` covers it (rules are tried top to bottom)');
+        return undefined;
+      }
+      ruleUsed[idx] = true;
+      const rule = d.rules[idx]!;
+      checkExpectation(ctx, ['rules', idx, 'expect'], rule.expect);
+      return { expectation: resolveExpectation(rule.expect, vars), rule: ctx.where(['rules', idx]) };
+    },
+  };
+  return convertStep(kind, substitute(rec[kind], v), converter, ctx, [...base, kind], ctx.where(base));
+}
+
+/** Validates a step's body with its kind's schema and converts it (kinds and their conversions: schema.ts). */
+function convertStep<K extends StepKind>(kind: K, body: unknown, c: StepConverter, ctx: FileContext, at: Path, where: string): Step | undefined {
+  const def: StepDef<unknown, object> = STEPS[kind];
+  const parsed = def.schema.safeParse(body);
   if (!parsed.success) {
-    ctx.zod([...base, kind], parsed.error, schema);
+    ctx.zod(at, parsed.error, def.schema);
     return undefined;
   }
-  const where = ctx.where(base);
-  const at = (path: Path) => [...base, kind, ...path];
-  const b = parsed.data as never as Record<string, unknown>;
-  const w = needs.workers;
-  switch (kind as StepKind) {
-    case 'push':
-      return { kind: 'push', image: splitImage(b.image as string), version: b.version as string, private: b.private as boolean, where };
-    case 'delete-tag':
-      return { kind: 'delete-tag', image: splitImage(b.image as string), where };
-    case 'cache':
-      return {
-        kind: 'cache',
-        image: splitImage(b.image as string),
-        node: nodeIndex(ctx, at(['node']), b.node as string, w),
-        via: b.via as 'runtime' | 'kubelet',
-        pullSecret: b.pullSecret as boolean,
-        where,
-      };
-    case 'uncache':
-      return { kind: 'uncache', image: splitImage(b.image as string), node: nodeIndex(ctx, at(['node']), b.node as string, w), where };
-    case 'fault':
-      return { kind: 'fault', mode: body as FaultMode, where };
-    case 'wait':
-      return { kind: 'wait', seconds: evalDuration(body as string, vars), where };
-    case 'pod': {
-      // A CachedIfFailed pod on a gate-off cluster is no error: the gate-off scenario makes one to see it rejected.
-      return {
-        kind: 'pod',
-        name: b.name as string,
-        image: splitImage(b.image as string),
-        policy: b.policy as Policy,
-        node: nodeIndex(ctx, at(['node']), b.node as string, w),
-        pullSecret: b.pullSecret as boolean,
-        command: b.command as 'serve' | 'crash',
-        where,
-      };
-    }
-    case 'expect': {
-      const fields = Object.keys(b).filter((k) => k !== 'pod' && k !== 'from' && b[k] !== undefined);
-      if (b.from !== undefined && fields.length > 0) {
-        ctx.add(at(['from']), `\`from: rules\` takes the whole expectation from the rules table, but ${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} given too`, 'remove those fields, or remove `from: rules`');
-        return undefined;
-      }
-      if (b.from === undefined && b.outcome === undefined) {
-        ctx.add(at([]), 'expect needs an `outcome` (or, in a matrix, `from: rules`)', 'add e.g. `outcome: Running`');
-        return undefined;
-      }
-      if (b.from !== undefined) {
-        if ((d as { lenient?: boolean }).lenient) return undefined;
-        if (!d.rules || !v) {
-          ctx.add(at(['from']), '`from: rules` needs a matrix with a `rules:` table', 'add `rules:` or write the expectation fields here');
-          return undefined;
-        }
-        const idx = d.rules.findIndex((r) => matches(r.when, v));
-        if (idx < 0) {
-          ctx.add(['matrix'], `matrix cell ${v.policy} × ${v.fault} × ${v.cached ? 'cached' : 'uncached'} matches no rule`, 'add a rule whose `when` covers it (rules are tried top to bottom)');
-          return undefined;
-        }
-        ruleUsed[idx] = true;
-        const rule = d.rules[idx]!;
-        checkExpectation(ctx, ['rules', idx, 'expect'], rule.expect);
-        return {
-          kind: 'expect',
-          pod: b.pod as string,
-          expectation: resolveExpectation(rule.expect, vars),
-          rule: ctx.where(['rules', idx]),
-          where,
-        };
-      }
-      const e = b as unknown as ExpectationDoc & { pod: string };
-      checkExpectation(ctx, at([]), e);
-      return { kind: 'expect', pod: e.pod, expectation: resolveExpectation(e, vars), where };
-    }
-    case 'measure': {
-      const pod = b.pod as Record<string, unknown>;
-      const images = [pod.image as string | string[]].flat().map(splitImage);
-      const e = b.expect as ExpectationDoc | undefined;
-      if (e) checkExpectation(ctx, at(['expect']), e);
-      return {
-        kind: 'measure',
-        name: b.name as string,
-        pods: b.pods as number,
-        concurrency: b.concurrency as 'serial' | 'all',
-        sample: b.sample as 'startup' | 'pull-to-fallback',
-        images,
-        template: {
-          policy: pod.policy as Policy,
-          node: nodeIndex(ctx, at(['pod', 'node']), pod.node as string, w),
-          pullSecret: pod.pullSecret as boolean,
-          command: pod.command as 'serve' | 'crash',
-        },
-        ...(e ? { expectation: resolveExpectation(e, vars) } : {}),
-        timeoutSeconds: evalDuration(b.timeout as string, vars),
-        where,
-      };
-    }
-  }
+  const out = def.convert(parsed.data, c);
+  return out && ({ kind, ...out, where } as Step);
 }
 
 /** Combinations that validate field by field but can never be checked. */

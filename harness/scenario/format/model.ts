@@ -20,27 +20,8 @@ export interface PodTemplate {
   command: 'serve' | 'crash';
 }
 
-export type StepBody =
-  | { kind: 'push'; image: LocalImage; version: string; private: boolean }
-  | { kind: 'delete-tag'; image: LocalImage }
-  | { kind: 'cache'; image: LocalImage; node: number; via: 'runtime' | 'kubelet'; pullSecret: boolean }
-  | { kind: 'uncache'; image: LocalImage; node: number }
-  | { kind: 'fault'; mode: FaultMode }
-  | ({ kind: 'pod'; name: string; image: LocalImage } & PodTemplate)
-  | { kind: 'wait'; seconds: number }
-  | { kind: 'expect'; pod: string; expectation: Expectation; rule?: string }
-  | {
-      kind: 'measure';
-      name: string;
-      pods: number;
-      concurrency: 'serial' | 'all';
-      /** What each pod contributes to the samples (see the schema's `sample`). */
-      sample: 'startup' | 'pull-to-fallback';
-      images: LocalImage[];
-      template: PodTemplate;
-      expectation?: Expectation;
-      timeoutSeconds: number;
-    };
+export type { StepBody } from './schema.ts';
+import type { StepBody } from './schema.ts';
 
 export type Step = StepBody & { where: string };
 

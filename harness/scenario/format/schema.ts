@@ -3,12 +3,15 @@
  * into `file:line:col: what — fix`; the shapes here are what a scenario author writes (scenarios/README.md).
  *
  * Steps are a list of one-key maps (`- push: {…}`); the loader dispatches on the key itself (so an unknown
- * step kind lists the valid ones) and validates the body with STEP_SCHEMAS[kind].
+ * step kind lists the valid ones), validates the body with STEPS[kind].schema and converts it with
+ * STEPS[kind].convert.
  */
 import * as z from 'zod';
 import { FAULT_MODES, POLICIES } from '../../contract/index.ts';
 import { FAULT_CLASS_NAMES, FAILURE_REASONS, TRANSIENT_OUTCOMES } from '../../contract/index.ts';
 import { durationSyntaxError, parseRatio } from './duration.ts';
+import type { Expectation } from '../../contract/index.ts';
+import type { LocalImage } from './model.ts';
 
 export const OUTCOMES = ['Running', 'Rejected', ...FAILURE_REASONS, ...TRANSIENT_OUTCOMES] as const;
 
@@ -70,39 +73,123 @@ const podTemplate = {
   command: z.enum(['serve', 'crash']).default('serve'),
 };
 
-export const STEP_SCHEMAS = {
-  push: z.strictObject({ image: imageRef, version: z.string().regex(/^v\d+$/, { error: 'must be v1, v2, …' }), private: z.boolean().default(false) }),
-  'delete-tag': z.strictObject({ image: imageRef }),
-  cache: z.strictObject({
-    image: imageRef,
-    node,
-    /** runtime: crictl pull on the node; kubelet: a short-lived Always pod (records KEP-2535 credentials). */
-    via: z.enum(['runtime', 'kubelet']).default('runtime'),
-    pullSecret: z.boolean().default(false),
+export type Path = (string | number)[];
+
+/** What a step's conversion may ask of the loader: the cell's durations and nodes, checks that report at a path. */
+export interface StepConverter {
+  image(ref: string): LocalImage;
+  /** `worker-N` → a 0-based node index (a node the cluster lacks is reported at `path`). */
+  node(path: Path, name: string): number;
+  seconds(duration: string): number;
+  /** Checks the combination of fields, then resolves durations. */
+  expectation(path: Path, e: ExpectationDoc): Expectation;
+  /** Reports a problem at `path` (relative to the step's body) and converts to nothing. */
+  problem(path: Path, what: string, fix: string): undefined;
+  /** In a matrix: the first rule whose `when` matches this cell (reported when none does). */
+  fromRules(path: Path): { expectation: Expectation; rule: string } | undefined;
+}
+
+/** A step kind: the schema of its body in the file, and its conversion to the loaded model (undefined: reported). */
+export interface StepDef<In, Out> {
+  schema: z.ZodType<In>;
+  convert(body: In, c: StepConverter): Out | undefined;
+}
+
+function step<S extends z.ZodType, Out>(schema: S, convert: (body: z.output<S>, c: StepConverter) => Out | undefined): StepDef<z.output<S>, Out> {
+  return { schema: schema as z.ZodType<z.output<S>>, convert };
+}
+
+const stepDefs = {
+  push: step(z.strictObject({ image: imageRef, version: z.string().regex(/^v\d+$/, { error: 'must be v1, v2, …' }), private: z.boolean().default(false) }), (b, c) => ({
+    image: c.image(b.image),
+    version: b.version,
+    private: b.private,
+  })),
+  'delete-tag': step(z.strictObject({ image: imageRef }), (b, c) => ({ image: c.image(b.image) })),
+  cache: step(
+    z.strictObject({
+      image: imageRef,
+      node,
+      /** runtime: crictl pull on the node; kubelet: a short-lived Always pod (records KEP-2535 credentials). */
+      via: z.enum(['runtime', 'kubelet']).default('runtime'),
+      pullSecret: z.boolean().default(false),
+    }),
+    (b, c) => ({ image: c.image(b.image), node: c.node(['node'], b.node), via: b.via, pullSecret: b.pullSecret }),
+  ),
+  uncache: step(z.strictObject({ image: imageRef, node }), (b, c) => ({ image: c.image(b.image), node: c.node(['node'], b.node) })),
+  fault: step(faultMode, (mode) => ({ mode })),
+  // A CachedIfFailed pod on a gate-off cluster is no error: the gate-off scenario makes one to see it rejected.
+  pod: step(z.strictObject({ name: slug, image: imageRef, ...podTemplate }), (b, c) => ({
+    name: b.name,
+    image: c.image(b.image),
+    policy: b.policy,
+    node: c.node(['node'], b.node),
+    pullSecret: b.pullSecret,
+    command: b.command,
+  })),
+  wait: step(duration, (d, c) => ({ seconds: c.seconds(d) })),
+  /** Either the fields themselves, or (in a matrix) `from: rules`. */
+  expect: step(z.strictObject({ pod: slug, from: z.literal('rules').optional(), ...expectFields, outcome: expectFields.outcome.optional() }), (b, c) => {
+    const { pod, from, ...fields } = b;
+    const given = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k]) => k);
+    if (from !== undefined && given.length > 0) {
+      return c.problem(['from'], `\`from: rules\` takes the whole expectation from the rules table, but ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} given too`, 'remove those fields, or remove `from: rules`');
+    }
+    if (from !== undefined) {
+      const r = c.fromRules(['from']);
+      return r && { pod, expectation: r.expectation, rule: r.rule };
+    }
+    const outcome = b.outcome;
+    if (outcome === undefined) return c.problem([], 'expect needs an `outcome` (or, in a matrix, `from: rules`)', 'add e.g. `outcome: Running`');
+    return { pod, expectation: c.expectation([], { ...fields, outcome }) };
   }),
-  uncache: z.strictObject({ image: imageRef, node }),
-  fault: faultMode,
-  pod: z.strictObject({ name: slug, image: imageRef, ...podTemplate }),
-  wait: duration,
-  /** Either the fields themselves, or (in a matrix) `from: rules` — the loader checks which one. */
-  expect: z.strictObject({ pod: slug, from: z.literal('rules').optional(), ...expectFields, outcome: expectFields.outcome.optional() }),
-  measure: z.strictObject({
-    name: slug,
-    pods: z.int().min(1).max(100),
-    concurrency: z.enum(['serial', 'all']).default('serial'),
-    pod: z.strictObject({ image: z.union([imageRef, z.array(imageRef).min(1)]), ...podTemplate }),
-    expect: expectationSchema.optional(),
-    /**
-     * What each pod contributes: `startup` (creation → Running, the default) or `pull-to-fallback` (the
-     * Pulling event → the PullFailedUsingCached event, as the watch saw them: the part of startup the
-     * kubelet's fallback deadline bounds, without the host's container start and status-sync time).
-     */
-    sample: z.enum(['startup', 'pull-to-fallback']).default('startup'),
-    timeout: duration.default('120s'),
-  }),
-} as const;
-export type StepKind = keyof typeof STEP_SCHEMAS;
-export const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
+  measure: step(
+    z.strictObject({
+      name: slug,
+      pods: z.int().min(1).max(100),
+      concurrency: z.enum(['serial', 'all']).default('serial'),
+      pod: z.strictObject({ image: z.union([imageRef, z.array(imageRef).min(1)]), ...podTemplate }),
+      expect: expectationSchema.optional(),
+      /**
+       * What each pod contributes: `startup` (creation → Running, the default) or `pull-to-fallback` (the
+       * Pulling event → the PullFailedUsingCached event, as the watch saw them: the part of startup the
+       * kubelet's fallback deadline bounds, without the host's container start and status-sync time).
+       */
+      sample: z.enum(['startup', 'pull-to-fallback']).default('startup'),
+      timeout: duration.default('120s'),
+    }),
+    (b, c) => {
+      const expectation = b.expect ? c.expectation(['expect'], b.expect) : undefined;
+      return {
+        name: b.name,
+        pods: b.pods,
+        concurrency: b.concurrency,
+        sample: b.sample,
+        images: [b.pod.image].flat().map((ref) => c.image(ref)),
+        template: { policy: b.pod.policy, node: c.node(['pod', 'node'], b.pod.node), pullSecret: b.pod.pullSecret, command: b.pod.command },
+        ...(expectation ? { expectation } : {}),
+        timeoutSeconds: c.seconds(b.timeout),
+      };
+    },
+  ),
+};
+
+type Defs = typeof stepDefs;
+export type StepKind = keyof Defs;
+type In<K extends StepKind> = Defs[K] extends StepDef<infer I, unknown> ? I : never;
+type Out<K extends StepKind> = Defs[K] extends StepDef<unknown, infer O> ? O : never;
+
+/** Every step kind, keyed by the name a file uses. A new kind is one entry here and one handler in engine/steps/. */
+export const STEPS: { [K in StepKind]: StepDef<In<K>, Out<K>> } = stepDefs;
+export const STEP_KINDS = Object.keys(STEPS) as StepKind[];
+export const STEP_SCHEMAS = Object.fromEntries(STEP_KINDS.map((k) => [k, STEPS[k].schema])) as { [K in StepKind]: z.ZodType<In<K>> };
+
+/** A loaded step: its kind and what its conversion made. */
+export type StepBody = { [K in StepKind]: { kind: K } & Out<K> }[StepKind];
+
+export function isStepKind(name: string): name is StepKind {
+  return Object.hasOwn(STEPS, name);
+}
 
 /** `when:` on a step or a rule: cell variables; fault accepts modes and class names. */
 const faultSelector = z.string().refine((v) => (FAULT_MODES as readonly string[]).includes(v) || (FAULT_CLASS_NAMES as string[]).includes(v), {

@@ -3,7 +3,7 @@ import { stopWhen } from '../expect.ts';
 import { dnsLabel } from '../schedule.ts';
 import { nodeName, podLabels, type StepContext, type StepHandler, type StepOf } from './context.ts';
 
-export const cache: StepHandler<'cache'> = async (step, ctx) => {
+export const handler: StepHandler<'cache'> = async (step, ctx) => {
   if (step.via === 'runtime') await bounded(ctx.session.cacheOnNode(nodeName(ctx, step.node), ctx.cell.ref(step.image)), CALL_BOUND_MS, 'cache');
   else await cacheViaKubelet(step, ctx);
   ctx.cell.markCached(step.node, step.image, true);

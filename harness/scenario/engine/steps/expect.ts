@@ -6,7 +6,7 @@ import { expectationResult } from '../results.ts';
 import { round } from '../stats.ts';
 import type { StepHandler, StepOf } from './context.ts';
 
-export const expect: StepHandler<'expect'> = async (step, { session, cell, fault, clock, log }) => {
+export const handler: StepHandler<'expect'> = async (step, { session, cell, fault, clock, log }) => {
   if (cell.broken) return [failedExpect(cell, step, cell.broken, fault)];
   const pod = cell.pods.get(step.pod)!;
   const e = step.expectation;

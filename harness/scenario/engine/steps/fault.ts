@@ -1,4 +1,4 @@
 import type { StepHandler } from './context.ts';
 
 /** Fault steps are switched once per fault group, between segments, by the runner (see runGroup). */
-export const fault: StepHandler<'fault'> = async () => {};
+export const handler: StepHandler<'fault'> = async () => {};

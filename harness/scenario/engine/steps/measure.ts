@@ -5,7 +5,7 @@ import { podPhases, pullToFallbackSeconds } from '../measurement.ts';
 import { addPhases, type MeasureData } from '../stats.ts';
 import { nodeName, podLabels, type StepHandler } from './context.ts';
 
-export const measure: StepHandler<'measure'> = async (step, ctx) => {
+export const handler: StepHandler<'measure'> = async (step, ctx) => {
   const { session, cell, fault } = ctx;
   const e = step.expectation ?? { outcome: 'Running' };
   const data: MeasureData = { samples: [], failures: [] };

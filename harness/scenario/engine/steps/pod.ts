@@ -1,6 +1,6 @@
 import { nodeName, podLabels, type StepHandler } from './context.ts';
 
-export const pod: StepHandler<'pod'> = async (step, ctx) => {
+export const handler: StepHandler<'pod'> = async (step, ctx) => {
   const { cell } = ctx;
   const cached = cell.isCached(step.node, step.image);
   const r = await ctx.session.createPod({

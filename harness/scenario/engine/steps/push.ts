@@ -1,6 +1,6 @@
 import { bounded, CALL_BOUND_MS } from '../bounded.ts';
 import type { StepHandler } from './context.ts';
 
-export const push: StepHandler<'push'> = async (step, { session, cell }) => {
+export const handler: StepHandler<'push'> = async (step, { session, cell }) => {
   await bounded(session.pushImage(cell.ref(step.image), step.version, { private: step.private }), CALL_BOUND_MS, 'push');
 };

@@ -1,7 +1,7 @@
 import { formatSeconds } from '../../format/duration.ts';
 import type { StepHandler } from './context.ts';
 
-export const wait: StepHandler<'wait'> = async (step, { clock, log }) => {
+export const handler: StepHandler<'wait'> = async (step, { clock, log }) => {
   log(`wait ${formatSeconds(step.seconds)}`);
   await clock.sleep(step.seconds * 1000);
 };
