@@ -128,6 +128,8 @@ const stepDefs = {
     command: b.command,
   })),
   wait: step(duration, (d, c) => ({ seconds: c.seconds(d) })),
+  /** Deletes a pod an earlier step created (and waits until it is gone), e.g. to start it again. */
+  'delete-pod': step(z.strictObject({ pod: slug }), (b) => ({ pod: b.pod })),
   /** Either the fields themselves, or (in a matrix) `from: rules`. */
   expect: step(z.strictObject({ pod: slug, from: z.literal('rules').optional(), ...expectFields, outcome: expectFields.outcome.optional() }), (b, c) => {
     const { pod, from, ...fields } = b;
