@@ -97,6 +97,18 @@ describe('runner against the contract model', () => {
     expect(find(bad.runs, 'gate-off/cachedifailed').failures![0]).toMatch(/^expected Rejected, observed Running/);
   });
 
+  it('delete-pod removes a pod an earlier step made; deleting one never made breaks the cell', async () => {
+    const s = yaml(`id: again\ntitle: A\nsteps:\n  - push: {image: a:b, version: v1}\n  - pod: {name: p, image: a:b, policy: Always, node: worker-1}\n  - expect: {pod: p, outcome: Running, version: v1}\n  - delete-pod: {pod: p}\n  - fault: refused\n  - pod: {name: q, image: a:b, policy: IfNotPresent, node: worker-1}\n  - expect: {pod: q, outcome: Running, version: v1}\n`);
+    const { runs } = await runWith([s]);
+    expect(runs[0]!.results.map((r) => [r.id, r.pass])).toEqual([
+      ['again/p', true],
+      ['again/q', true],
+    ]);
+    const bad = yaml(`id: bad\ntitle: B\nsteps:\n  - push: {image: a:b, version: v1}\n  - delete-pod: {pod: nope}\n  - pod: {name: p, image: a:b, policy: Always, node: worker-1}\n  - expect: {pod: p, outcome: Running}\n`);
+    const broken = await runWith([bad]);
+    expect(broken.runs[0]!.results[0]!.failures![0]).toMatch(/\(delete-pod\) failed: no pod "nope"/);
+  });
+
   it('a failing step fails its cell’s expectations with the reason and the run goes on', async () => {
     const s = yaml(`id: broken\ntitle: B\nsteps:\n  - push: {image: a:b, version: v1}\n  - pod: {name: p, image: a:b, policy: Always, node: worker-1}\n  - expect: {pod: p, outcome: Running, version: v1}\n`);
     const s2 = yaml(`id: fine\ntitle: F\nsteps:\n  - push: {image: a:b, version: v1}\n  - pod: {name: p, image: a:b, policy: Always, node: worker-1}\n  - expect: {pod: p, outcome: Running, version: v1}\n`);
