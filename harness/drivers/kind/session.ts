@@ -135,15 +135,39 @@ export class ClusterSession implements Session {
     let p = this.namespaces.get(name);
     if (!p) {
       const labels = sanitizeLabels({ ...this.labels, ...ownerLabels(this.driver.context.runId), 'cif.session': this.id });
-      p = this.api.createNamespace({ body: { metadata: { name, labels } } }).then(
-        () => undefined,
-        (err: { code?: number }) => {
-          if (err?.code !== 409) throw err;
-        },
-      );
+      p = this.api
+        .createNamespace({ body: { metadata: { name, labels } } })
+        .then(
+          () => undefined,
+          (err: { code?: number }) => {
+            if (err?.code !== 409) throw err;
+          },
+        )
+        .then(() => this.defaultServiceAccount(name));
       this.namespaces.set(name, p);
     }
     return p;
+  }
+
+  /**
+   * The API server refuses pods in a namespace until the controller manager has made its `default`
+   * ServiceAccount ("serviceaccount \"default\" not found", a 403 the engine would record as Rejected). That
+   * takes a moment, and longer on a cluster just unparked, whose controller manager is catching up.
+   */
+  private async defaultServiceAccount(namespace: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const found = await this.api.readNamespacedServiceAccount({ name: 'default', namespace }).then(
+        () => true,
+        (e: { code?: number }) => {
+          if (e?.code !== 404) throw e;
+          return false;
+        },
+      );
+      if (found) return;
+      if (Date.now() > deadline) throw new Error(`namespace ${namespace} has no default ServiceAccount 60 s after its creation`);
+      await sleep(200);
+    }
   }
 
   private ensurePullSecret(namespace: string, image: ImageRef): Promise<string> {
