@@ -35,10 +35,7 @@ export interface ClusterNeeds {
     imagePullFallbackTimeout: number;
     /** imagePullFallbackCircuitBreakerWindow, seconds (0 = off). */
     imagePullFallbackCircuitBreakerWindow: number;
-    /**
-     * serializeImagePulls. The matrix runs the pods of one fault group side by side on one node; with serial
-     * pulls a hanging `Always` pull would block every other pull behind it, so scenarios default to false.
-     */
+    /** serializeImagePulls; scenarios default to the kubelet's own default, true (one pull at a time). */
     serializeImagePulls: boolean;
     /**
      * registryPullQPS: the kubelet's own pull rate limit (default 5/s, burst 10), which fails pulls beyond

@@ -379,7 +379,7 @@ function checkStepsAnyway(ctx: FileContext, raw: Record<string, unknown>): void 
     workers,
     gate: true,
     featureGates: {},
-    kubelet: { imagePullFallbackTimeout: 10, imagePullFallbackCircuitBreakerWindow: 30, serializeImagePulls: false },
+    kubelet: { imagePullFallbackTimeout: 10, imagePullFallbackCircuitBreakerWindow: 30, serializeImagePulls: true },
   };
   const hasMatrix = raw.matrix !== undefined;
   const sample: CellVars | undefined = hasMatrix ? { policy: 'Always', fault: 'refused', cached: true } : undefined;

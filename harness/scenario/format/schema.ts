@@ -39,7 +39,7 @@ export const clusterSchema = z.strictObject({
     .strictObject({
       imagePullFallbackTimeout: duration.default('10s'),
       imagePullFallbackCircuitBreakerWindow: duration.default('30s'),
-      serializeImagePulls: z.boolean().default(false),
+      serializeImagePulls: z.boolean().default(true),
       registryPullQPS: z.int().min(0).optional(),
       imagePullCredentialsVerificationPolicy: z
         .enum(['NeverVerify', 'NeverVerifyPreloadedImages', 'NeverVerifyAllowlistedImages', 'AlwaysVerify'])
