@@ -35,7 +35,7 @@ describe('cif run', () => {
     const code = await main(['run', '--check'], c.cli);
     c.restore();
     expect(code).toBe(0);
-    expect(c.io.out).toMatch(/^\d+ scenario file\(s\) valid: \d+ cells, 6 benchmarks\n$/);
+    expect(c.io.out).toMatch(/^\d+ scenario file\(s\) valid: \d+ cells, 9 benchmarks\n$/);
   });
 
   it('without a build it says so (exit 2) after validating, before any cluster', async () => {
@@ -112,7 +112,7 @@ describe('runMain', () => {
     expect(calls).toEqual(['build online=true', 'driver']);
     expect(r.exitCode).toBe(0);
     expect(r.results.scenarios.length).toBeGreaterThan(70);
-    expect(r.results.benchmarks.map((b) => b.id).sort()).toEqual(['P1-dns', 'P1-http-503', 'P1-refused', 'P2', 'P3', 'P4']);
+    expect(r.results.benchmarks.map((b) => b.id).sort()).toEqual(['P1-dns', 'P1-http-503', 'P1-refused', 'P2', 'P2d', 'P3', 'P3d', 'P4', 'P6']);
   });
 });
 

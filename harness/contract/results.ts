@@ -21,6 +21,11 @@ export const expectationSchema = z.object({
   /** The fallback event must be present exactly when the observed version is this one (flapping registries). */
   fallbackEventIfVersion: z.string().optional(),
   maxStartupSeconds: z.number().optional(),
+  /**
+   * Upper bound on the kubelet's own pull start → decision time for this pod (its decision log line): the wait
+   * the fallback deadline bounds, timed at the source. The pod must have at least one decision.
+   */
+  maxDecisionSeconds: z.number().optional(),
   /** For Rejected: a substring of the API server's message. */
   message: z.string().optional(),
   /** Event reasons that must be present / absent on the pod. */
@@ -48,6 +53,20 @@ export const timelineEntrySchema = z.object({
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
+/**
+ * The kubelet's own account of one CachedIfFailed pull with a cached copy, from its V(0) "CachedIfFailed pull
+ * decided" log line (patches/README.md, "Timing at the source"): timed by the kubelet, not by a watch.
+ */
+export const pullDecisionSchema = z.object({
+  decision: z.enum(['pulled', 'fallback', 'error']),
+  errorClass: z.string(),
+  /** Pull start → decision, seconds, on the kubelet's clock. */
+  durationSeconds: z.number(),
+  deadlineSeconds: z.number(),
+  breakerOpen: z.boolean(),
+});
+export type PullDecision = z.infer<typeof pullDecisionSchema>;
+
 export const observationSchema = z.object({
   outcome: z.string(),
   version: z.string().optional(),
@@ -64,6 +83,8 @@ export const observationSchema = z.object({
   /** How long the pod was watched, seconds (what "never started" means in numbers). */
   waitedSeconds: z.number().optional(),
   timeline: z.array(timelineEntrySchema).optional(),
+  /** The kubelet's decisions for this pod's pulls, in order (read when an expectation or measure needs them). */
+  pullDecisions: z.array(pullDecisionSchema).optional(),
 });
 export type Observation = z.infer<typeof observationSchema>;
 

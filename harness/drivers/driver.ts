@@ -20,7 +20,7 @@
  *   - namespace: unique per run and cell (DNS-1123 label); the adapter creates it on first use, labelled
  *     with the run labels, and deletes it in `Session.close()`.
  */
-import type { FaultMode, Observation, Policy } from '../contract/index.ts';
+import type { FaultMode, Observation, Policy, PullDecision } from '../contract/index.ts';
 
 /** What a scenario needs from its cluster. Scenarios with equal needs share a Driver (and so a cluster). */
 export interface ClusterNeeds {
@@ -132,6 +132,12 @@ export interface Session {
    *  - timedOut / waitedSeconds when the timeout ended the watch.
    */
   observe(pod: PodHandle, options: ObserveOptions): Promise<Observation>;
+  /**
+   * The kubelet's CachedIfFailed pull decisions for this pod so far, in order, from the kubelet on `node` (its
+   * own clock: what the fallback deadline bounds, without watch or API-timestamp delays). Empty when the
+   * kubelet made none (another policy, or no cached copy).
+   */
+  pullDecisions(pod: PodHandle, node: string): Promise<PullDecision[]>;
   /** Delete the pod and wait until it is gone (bounded). */
   deletePod(pod: PodHandle): Promise<void>;
   /** Clear the fault, delete the session's namespaces and repositories. Idempotent. */
@@ -185,7 +191,8 @@ export function describeNeeds(needs: ClusterNeeds): string {
     `deadline ${needs.kubelet.imagePullFallbackTimeout}s`,
     `breaker ${needs.kubelet.imagePullFallbackCircuitBreakerWindow}s`,
   ];
-  if (needs.kubelet.serializeImagePulls) parts.push('serial pulls');
+  // the kubelet's defaults go unsaid; a cluster that differs names the variant
+  if (!needs.kubelet.serializeImagePulls) parts.push('parallel pulls');
   if (needs.kubelet.registryPullQPS !== undefined) parts.push(`registryPullQPS ${needs.kubelet.registryPullQPS}`);
   for (const [g, on] of Object.entries(needs.featureGates)) parts.push(`${g}=${on}`);
   if (needs.kubelet.imagePullCredentialsVerificationPolicy) parts.push(needs.kubelet.imagePullCredentialsVerificationPolicy);

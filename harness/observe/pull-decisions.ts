@@ -8,6 +8,8 @@
  * decoded with JSON.parse (Go's %q output for the ASCII these fields carry), so a pod name or image never
  * changes which key a value belongs to.
  */
+import type { PullDecision as ContractPullDecision } from '../contract/index.ts';
+import { run } from '../lib/exec.ts';
 
 export const PULL_DECIDED_MESSAGE = 'CachedIfFailed pull decided';
 
@@ -77,4 +79,22 @@ export function parsePullDecisions(journal: string): PullDecision[] {
     if (d) out.push(d);
   }
   return out;
+}
+
+/**
+ * The decisions the kubelet on `node` (a kind node container) logged for one pod since `sinceMs`, in order.
+ * journald keeps the kubelet's stderr; the filter on the message runs in the node, so only decision lines
+ * cross `docker exec`. The pod is matched on its klog.KObj form, which the harness chose (namespace/name).
+ */
+export async function readPullDecisions(node: string, pod: { namespace: string; name: string }, sinceMs: number): Promise<PullDecision[]> {
+  const since = `@${Math.floor(sinceMs / 1000) - 5}`;
+  const script = `journalctl -u kubelet -o cat --no-pager --since "$1" | grep -F -- "$2" || true`;
+  const r = await run('docker', ['exec', node, 'sh', '-c', script, 'sh', since, `"${PULL_DECIDED_MESSAGE}"`], { timeout: 60_000 });
+  const key = `${pod.namespace}/${pod.name}`;
+  return parsePullDecisions(r.stdout).filter((d) => d.pod === key);
+}
+
+/** What results.json keeps of a decision (the contract's shape). */
+export function toContractDecision(d: PullDecision): ContractPullDecision {
+  return { decision: d.decision, errorClass: d.errorClass, durationSeconds: d.durationSeconds, deadlineSeconds: d.deadlineSeconds, breakerOpen: d.breakerOpen };
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { FAULTS, type FaultMode, type Observation } from '../../contract/index.ts';
+import { FAULTS, type FaultMode, type Observation, type PullDecision } from '../../contract/index.ts';
 import { listNodeImages, prePull } from '../../cluster/node-images.ts';
 import { deleteTag, pushTestImage } from '../../images/test-images.ts';
 import { cleanups } from '../../lib/run-context.ts';
@@ -15,6 +15,7 @@ import { RegistryClient, type RegistryCredentials } from '../../lib/registry-cli
 import { deleteTagUntilRestored } from '../../registry/faults.ts';
 import type { RegistryRig } from '../../registry/rig.ts';
 import { createPod, createPullSecret, podManifest } from '../../observe/pods.ts';
+import { readPullDecisions, toContractDecision } from '../../observe/pull-decisions.ts';
 import { observePodUntil } from '../../observe/watch.ts';
 import type { CreateResult, ImageRef, ObserveOptions, PodHandle, PodSpec, Session } from '../driver.ts';
 import type { ClusterDriver } from './driver.ts';
@@ -203,6 +204,10 @@ export class ClusterSession implements Session {
 
   observe(pod: PodHandle, options: ObserveOptions): Promise<Observation> {
     return observePodUntil(this.driver.kc, pod, options);
+  }
+
+  async pullDecisions(pod: PodHandle, node: string): Promise<PullDecision[]> {
+    return (await readPullDecisions(node, pod, pod.createdAtMs)).map(toContractDecision);
   }
 
   async deletePod(pod: PodHandle): Promise<void> {

@@ -1,15 +1,17 @@
 /**
  * An in-process model of a patched cluster and a registry with fault modes, for the runner's tests and for
  * `cif run --simulate` (which checks scenario files and the report pipeline without Kubernetes, and marks its
- * results `driver: simulated`). It models the contract of issue 3 — which faults fall back, the deadline,
- * the circuit breaker, KEP-2535 credentials, the gate — with the timings of containerd 1.6 (dial timeout 30 s,
- * a hanging registry never answers). It is a model, not evidence: only a real cluster run is.
+ * results `driver: simulated`). It models the contract of the patch series (patches/README.md) — which faults
+ * fall back, the deadline, the breaker that shortens a pod's wait and never skips the registry, KEP-2535
+ * credentials, the gate — with the timings of containerd 1.6 (dial timeout 30 s, a hanging registry never
+ * answers). It does not model the serial pull queue or the pull QPS limit. It is a model, not evidence: only
+ * a real cluster run is.
  *
  * `bugs` switch single rules of the contract off, so tests can show a broken kubelet failing the matrix.
  * Time is virtual (clock.ts): observing a pod advances the clock to the moment the watch would stop.
  */
 export { FakeClock } from './clock.ts';
-import type { FaultMode, Observation, Policy, TimelineEntry } from '../../contract/index.ts';
+import type { FaultMode, Observation, Policy, PullDecision, TimelineEntry } from '../../contract/index.ts';
 import { FALLBACK_EVENT_REASON } from '../../contract/index.ts';
 import { FakeClock } from './clock.ts';
 import { faultAt, key, pullFrom, T, type Registry } from './registry.ts';
@@ -57,14 +59,19 @@ interface FakePod {
   createdAt: number;
   snapshots: Snapshot[];
   events: { at: number; reason: string; message: string }[];
+  /** The kubelet's decision for each pull with a cached copy, and when it was made (ms). */
+  decisions: (PullDecision & { at: number })[];
 }
 
 export class FakeCluster {
   readonly nodes: string[];
   /** node → ref → history of what the node held (the model plays pods forward, so lookups are by time). */
   readonly images = new Map<string, Map<string, (NodeImage & { from: number; gone?: boolean })[]>>();
-  /** Breaker openings per registry host; `pod` lets a deleted namespace take back the openings it had not made yet. */
-  breaker: { host: string; from: number; until: number; pod: string }[] = [];
+  /**
+   * Breaker openings per registry host and repository; `pod` lets a deleted namespace take back the openings
+   * it had not made yet. A successful pull from the host ends every opening of that host (`until`).
+   */
+  breaker: { host: string; repo: string; from: number; until: number; pod: string }[] = [];
   readonly pods = new Map<string, FakePod>();
   sessions = 0;
   failOn: FakeOptions['failOn'];
@@ -143,7 +150,7 @@ class FakeSession implements Session {
       return { rejected: `Pod "${spec.name}" is invalid: spec.containers[0].imagePullPolicy: Unsupported value: "CachedIfFailed": supported values: "Always", "IfNotPresent", "Never"` };
     }
     const now = this.clock.now();
-    const pod: FakePod = { spec, createdAt: now, snapshots: [{ at: now, outcome: 'ContainerCreating', restarts: 0 }], events: [] };
+    const pod: FakePod = { spec, createdAt: now, snapshots: [{ at: now, outcome: 'ContainerCreating', restarts: 0 }], events: [], decisions: [] };
     this.c.pods.set(`${spec.namespace}/${spec.name}`, pod);
     this.created.push(`${spec.namespace}/${spec.name}`);
     this.simulate(pod);
@@ -180,24 +187,31 @@ class FakeSession implements Session {
         return cached ? { ran: true, at: t + S(T.start), version: cached.version } : { ran: false, at: t + S(0.2), reason: 'ErrImageNeverPull', message: 'image not present with pull policy of Never' };
       }
       if (policy === 'IfNotPresent' && usable) return { ran: true, at: t + S(T.start), version: usable.version };
-      if (policy === 'CachedIfFailed' && usable && this.c.breaker.some((b) => b.host === this.reg.host && b.from <= t && t < b.until)) {
-        if (!bugs.noFallbackEvent) ev(t + S(T.breakerShortcut), FALLBACK_EVENT_REASON, `registry ${this.reg.host} unreachable (circuit open); using cached image ${usable.version}`);
-        return { ran: true, at: t + S(T.breakerShortcut + T.start), version: usable.version };
-      }
+      const open = this.c.breaker.some((b) => b.host === this.reg.host && b.repo === spec.image.repo && b.from <= t && t < b.until);
       ev(t, 'Pulling');
       let r = pullFrom(this.reg, spec, t, () => ++this.pullCount);
-      const withDeadline = policy === 'CachedIfFailed' && usable && deadline > 0 && !bugs.noDeadline;
-      if (withDeadline && r.at > t + deadline) r = { ok: false, at: t + deadline, cls: 'deadline', error: `context deadline exceeded after ${deadline / 1000}s` };
+      // With a cached copy the pull gets the deadline, shortened while the breaker is open; it is always asked.
+      const hasFallback = policy === 'CachedIfFailed' && usable !== undefined;
+      const limit = !hasFallback || bugs.noDeadline ? 0 : open ? (deadline > 0 ? Math.min(deadline, S(T.breakerPullTimeout)) : S(T.breakerPullTimeout)) : deadline;
+      if (limit > 0 && r.at > t + limit) r = { ok: false, at: t + limit, cls: 'deadline', error: `context deadline exceeded after ${limit / 1000}s` };
+      if (hasFallback) {
+        const decision = r.ok ? 'pulled' : r.at === Infinity ? undefined : r.cls === 'denied' && !bugs.fallbackOnDenied ? 'error' : 'fallback';
+        const errorClass = r.ok ? '' : r.cls === 'deadline' ? (open ? 'CircuitOpen' : 'FallbackDeadline') : r.cls === 'denied' ? 'Unknown' : 'Unreachable';
+        if (decision) pod.decisions.push({ at: r.at, decision, errorClass, durationSeconds: (r.at - t) / 1000, deadlineSeconds: limit / 1000, breakerOpen: open });
+      }
       if (r.ok) {
         ev(r.at, 'Pulled');
         this.c.putImage(spec.node, k, { version: r.version, withSecret: spec.pullSecret, viaKubelet: true, from: r.at });
+        for (const b of this.c.breaker) if (b.host === this.reg.host && b.from <= r.at && r.at < b.until) b.until = r.at;
         return { ran: true, at: r.at + S(T.start), version: r.version };
       }
       if (r.at === Infinity) return { ran: false, at: Infinity, reason: 'ContainerCreating', message: '' };
-      const fallback = policy === 'CachedIfFailed' && usable && (r.cls !== 'denied' || bugs.fallbackOnDenied);
+      if (r.connection && window > 0) {
+        this.c.breaker.push({ host: this.reg.host, repo: spec.image.repo, from: r.at, until: r.at + window, pod: `${spec.namespace}/${spec.name}` });
+      }
+      const fallback = hasFallback && (r.cls !== 'denied' || bugs.fallbackOnDenied);
       if (fallback) {
         if (!bugs.noFallbackEvent) ev(r.at, FALLBACK_EVENT_REASON, `pull failed (${r.cls}): ${r.error}; using cached image ${usable.version}`);
-        if (window > 0) this.c.breaker.push({ host: this.reg.host, from: r.at, until: r.at + window, pod: `${spec.namespace}/${spec.name}` });
         return { ran: true, at: r.at + S(T.start), version: usable.version };
       }
       ev(r.at, 'Failed', `Failed to pull image: ${r.error}`);
@@ -275,6 +289,12 @@ class FakeSession implements Session {
       waitedSeconds: Math.round(t - start) / 1000,
       ...(timedOut ? { timedOut: true } : {}),
     };
+  }
+
+  async pullDecisions(h: PodHandle): Promise<PullDecision[]> {
+    const pod = this.c.pods.get(`${h.namespace}/${h.name}`);
+    const now = this.clock.now();
+    return (pod?.decisions ?? []).filter((d) => d.at <= now).map(({ at: _at, ...d }) => d);
   }
 
   async deletePod(h: PodHandle): Promise<void> {

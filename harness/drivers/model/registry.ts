@@ -14,7 +14,8 @@ const T = {
   dialTimeout: 30, // containerd's dial timeout under blackhole
   crashAfter: 0.5, // crash command: exits this long after starting
   backoff: 10, // first image-pull / crash-loop back-off
-  breakerShortcut: 0.05,
+  /** The deadline of a pull with a cached copy while the breaker is open (patches: circuitOpenPullTimeout). */
+  breakerPullTimeout: 2,
 };
 
 export interface Registry {
@@ -24,7 +25,13 @@ export interface Registry {
   faults: { at: number; mode: FaultMode }[];
 }
 
-export type PullResult = { ok: true; version: string; at: number } | { ok: false; at: number; error: string; cls: 'unreachable' | 'denied' | 'deadline' };
+/**
+ * `connection`: the failure is evidence that the host is unreachable at the connection level (refused, DNS,
+ * dial timeout), the only failures that open the kubelet's breaker; an HTTP answer or a deadline cut is not.
+ */
+export type PullResult =
+  | { ok: true; version: string; at: number }
+  | { ok: false; at: number; error: string; cls: 'unreachable' | 'denied' | 'deadline'; connection?: boolean };
 
 export const key = (i: ImageRef) => `${i.repo}:${i.tag}`;
 
@@ -49,7 +56,13 @@ export function pullFrom(reg: Registry, spec: PodSpec, t: number, attempt: () =>
   const { mode, until } = faultAt(reg, t);
   const v = reg.tags.get(key(spec.image));
   const ref = `${reg.host}/${key(spec.image)}`;
-  const fail = (after: number, cls: 'unreachable' | 'denied', error: string): PullResult => ({ ok: false, at: t + after * 1000, cls, error: `failed to pull and unpack image "${ref}": ${error}` });
+  const fail = (after: number, cls: 'unreachable' | 'denied', error: string, connection = false): PullResult => ({
+    ok: false,
+    at: t + after * 1000,
+    cls,
+    error: `failed to pull and unpack image "${ref}": ${error}`,
+    ...(connection ? { connection } : {}),
+  });
   const isPrivate = reg.privateRepos.has(spec.image.repo);
   switch (mode) {
     case 'none':
@@ -59,15 +72,15 @@ export function pullFrom(reg: Registry, spec: PodSpec, t: number, attempt: () =>
       return { ok: true, version: v, at: t + (mode === 'slow' ? T.slowPull : T.pull) * 1000 };
     }
     case 'flapping': {
-      if (attempt() % 2 === 1) return fail(T.fastFail, 'unreachable', 'dial tcp: connect: connection refused');
+      if (attempt() % 2 === 1) return fail(T.fastFail, 'unreachable', 'dial tcp: connect: connection refused', true);
       if (!v) return fail(T.fastFail, 'denied', `${ref}: not found`);
       return { ok: true, version: v, at: t + T.pull * 1000 };
     }
     case 'stopped':
     case 'refused':
-      return fail(T.fastFail, 'unreachable', 'dial tcp 172.18.0.9:5000: connect: connection refused');
+      return fail(T.fastFail, 'unreachable', 'dial tcp 172.18.0.9:5000: connect: connection refused', true);
     case 'dns':
-      return fail(T.fastFail, 'unreachable', 'dial tcp: lookup registry.cif: no such host');
+      return fail(T.fastFail, 'unreachable', 'dial tcp: lookup registry.cif: no such host', true);
     case 'http-503':
       return fail(T.fastFail, 'unreachable', 'unexpected status code [manifests]: 503 Service Unavailable');
     case 'http-429':
@@ -76,7 +89,7 @@ export function pullFrom(reg: Registry, spec: PodSpec, t: number, attempt: () =>
       if (!v) return fail(T.fastFail, 'denied', `${ref}: not found`);
       return fail(T.pull, 'unreachable', `failed to copy: httpReadSeeker: failed open: unexpected status code https://${reg.host}/v2/${spec.image.repo}/blobs/sha256:…: 500 Internal Server Error`);
     case 'blackhole':
-      return fail(T.dialTimeout, 'unreachable', 'dial tcp 172.18.0.9:5000: i/o timeout');
+      return fail(T.dialTimeout, 'unreachable', 'dial tcp 172.18.0.9:5000: i/o timeout', true);
     case 'hang':
       // never answers; when the fault is cleared the proxy closes the connection
       return until === Infinity ? { ok: false, at: Infinity, cls: 'unreachable', error: 'hang' } : fail((until - t) / 1000, 'unreachable', 'unexpected EOF');

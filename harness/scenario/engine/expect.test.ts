@@ -136,3 +136,19 @@ describe('durations and statistics', () => {
     expect(phasesLine(b.phases!)).toBe('creation → Pulling 2.00 / 2.90 / 3.00 s; Pulling → fallback 10.00 / 10.00 / 10.00 s');
   });
 });
+
+describe('decisionWithin: the kubelet’s own pull start → decision', () => {
+  const base = { outcome: 'Running', version: 'v1', fallbackEvent: true } as const;
+  const decision = (durationSeconds: number) => ({ decision: 'fallback' as const, errorClass: 'FallbackDeadline', durationSeconds, deadlineSeconds: 10, breakerOpen: false });
+  it('judges the kubelet’s figure, not a watch that saw the pod late', () => {
+    // start-up as the watch saw it is 18 s on a loaded host; the kubelet decided at 10.02 s
+    const o = { ...base, startupSeconds: 18, pullDecisions: [decision(10.02)] };
+    expect(evaluate({ ...base, maxDecisionSeconds: 11 }, o)).toEqual([]);
+  });
+  it('fails a decision over the bound, and a pod the kubelet logged nothing for', () => {
+    expect(evaluate({ ...base, maxDecisionSeconds: 11 }, { ...base, pullDecisions: [decision(10.2), decision(12.5)] })).toEqual([
+      'the kubelet decided 12.5 s after the pull started, over the bound of 11 s',
+    ]);
+    expect(evaluate({ ...base, maxDecisionSeconds: 11 }, { ...base, pullDecisions: [] })[0]).toMatch(/logged no CachedIfFailed pull decision/);
+  });
+});

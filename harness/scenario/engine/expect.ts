@@ -72,6 +72,11 @@ export function evaluate(e: Expectation, o: Observation): string[] {
       );
     }
   }
+  if (e.maxDecisionSeconds !== undefined) {
+    const worst = o.pullDecisions?.length ? Math.max(...o.pullDecisions.map((d) => d.durationSeconds)) : undefined;
+    if (worst === undefined) f.push(`the kubelet logged no CachedIfFailed pull decision for this pod (bound ${formatSeconds(e.maxDecisionSeconds)})`);
+    else if (worst > e.maxDecisionSeconds) f.push(`the kubelet decided ${formatSeconds(worst)} after the pull started, over the bound of ${formatSeconds(e.maxDecisionSeconds)}`);
+  }
   if (e.maxStartupSeconds !== undefined && o.outcome === e.outcome) {
     if (o.startupSeconds === undefined) f.push(`no startup time was observed (bound ${formatSeconds(e.maxStartupSeconds)})`);
     else if (o.startupSeconds > e.maxStartupSeconds) {
@@ -140,6 +145,7 @@ export function describeExpectation(e: Expectation): string {
   if (e.fallbackEvent === true) parts.push('+ fallback event');
   if (e.fallbackEvent === false) parts.push('no fallback event');
   if (e.maxStartupSeconds !== undefined) parts.push(`≤ ${formatSeconds(e.maxStartupSeconds)}`);
+  if (e.maxDecisionSeconds !== undefined) parts.push(`kubelet decides ≤ ${formatSeconds(e.maxDecisionSeconds)}`);
   if (e.minRestarts !== undefined) parts.push(`≥ ${e.minRestarts} restarts`);
   if (e.sameOutcomeAs) parts.push(`like ${e.sameOutcomeAs}`);
   if (e.eventually) parts.push('eventually');

@@ -322,6 +322,7 @@ function resolveExpectation(e: Omit<ExpectationDoc, never>, vars: DurationVars):
   if (e.fallbackEvent !== undefined) out.fallbackEvent = e.fallbackEvent;
   if (e.fallbackEventIfVersion !== undefined) out.fallbackEventIfVersion = e.fallbackEventIfVersion;
   if (e.startupWithin !== undefined) out.maxStartupSeconds = evalDuration(e.startupWithin, vars);
+  if (e.decisionWithin !== undefined) out.maxDecisionSeconds = evalDuration(e.decisionWithin, vars);
   if (e.message !== undefined) out.message = e.message;
   if (e.events?.present?.length) out.eventsPresent = e.events.present;
   if (e.events?.absent?.length) out.eventsAbsent = e.events.absent;

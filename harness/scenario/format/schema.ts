@@ -55,6 +55,8 @@ export const expectFields = {
   fallbackEvent: z.boolean().optional(),
   fallbackEventIfVersion: z.string().min(1).optional(),
   startupWithin: duration.optional(),
+  /** The kubelet's pull start → decision for the pod, from its own log line (timed at the source). */
+  decisionWithin: duration.optional(),
   message: z.string().min(1).optional(),
   events: z.strictObject({ present: z.array(z.string()).optional(), absent: z.array(z.string()).optional() }).optional(),
   restarts: z.strictObject({ min: z.int().min(0).optional(), max: z.int().min(0).optional() }).optional(),
@@ -155,9 +157,11 @@ const stepDefs = {
       /**
        * What each pod contributes: `startup` (creation → Running, the default) or `pull-to-fallback` (the
        * Pulling event → the PullFailedUsingCached event, as the watch saw them: the part of startup the
-       * kubelet's fallback deadline bounds, without the host's container start and status-sync time).
+       * kubelet's fallback deadline bounds, without the host's container start and status-sync time), or
+       * `kubelet` (the kubelet's own pull start → decision, from its decision log line: the same interval
+       * timed at the source, immune to watch delays and the API's 1 s timestamps).
        */
-      sample: z.enum(['startup', 'pull-to-fallback']).default('startup'),
+      sample: z.enum(['startup', 'pull-to-fallback', 'kubelet']).default('startup'),
       timeout: duration.default('120s'),
     }),
     (b, c) => {

@@ -16,6 +16,10 @@ export const handler: StepHandler<'expect'> = async (step, { session, cell, faul
   else {
     const timeoutMs = (e.timeoutSeconds ?? 120) * 1000;
     observed = await bounded(session.observe(pod.handle!, { timeoutMs, until: stopWhen(e) }), timeoutMs + OBSERVE_GRACE_MS, `observing ${step.pod}`);
+    // read at the source only where a bound needs it: one look at the node's kubelet log per such pod
+    if (e.maxDecisionSeconds !== undefined && observed.node) {
+      observed = { ...observed, pullDecisions: await session.pullDecisions(pod.handle!, observed.node) };
+    }
   }
   const podStep = cell.cell.steps.find((s): s is StepOf<'pod'> => s.kind === 'pod' && s.name === step.pod);
   // a pod that ran has its image on the node now, whatever put it there

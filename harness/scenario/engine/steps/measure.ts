@@ -5,6 +5,12 @@ import { podPhases, pullToFallbackSeconds } from '../measurement.ts';
 import { addPhases, type MeasureData } from '../stats.ts';
 import { nodeName, podLabels, type StepHandler } from './context.ts';
 
+const SAMPLE_NAMES = {
+  startup: 'startup time',
+  'pull-to-fallback': 'Pulling → PullFailedUsingCached interval',
+  kubelet: 'kubelet pull decision (its "CachedIfFailed pull decided" log line)',
+} as const;
+
 export const handler: StepHandler<'measure'> = async (step, ctx) => {
   const { session, cell, fault } = ctx;
   const e = step.expectation ?? { outcome: 'Running' };
@@ -32,11 +38,15 @@ export const handler: StepHandler<'measure'> = async (step, ctx) => {
     const o = await bounded(session.observe(h, { timeoutMs: step.timeoutSeconds * 1000, until: stopWhen(e) }), step.timeoutSeconds * 1000 + OBSERVE_GRACE_MS, `observing ${h.name}`);
     const f = evaluate(e, o);
     data.outcome ??= o.outcome;
-    const sample = step.sample === 'pull-to-fallback' ? pullToFallbackSeconds(o) : o.startupSeconds;
+    let sample: number | undefined;
+    if (step.sample === 'kubelet') {
+      const decisions = o.node ? await session.pullDecisions(h, o.node) : [];
+      sample = decisions.length ? Math.max(...decisions.map((d) => d.durationSeconds)) : undefined;
+    } else sample = step.sample === 'pull-to-fallback' ? pullToFallbackSeconds(o) : o.startupSeconds;
     addPhases(data, podPhases(o));
     if (f.length) data.failures.push(`pod ${i + 1}: ${f.join('; ')}`);
     else if (sample !== undefined) data.samples.push(sample);
-    else data.failures.push(`pod ${i + 1}: no ${step.sample === 'pull-to-fallback' ? 'Pulling → PullFailedUsingCached interval' : 'startup time'} observed`);
+    else data.failures.push(`pod ${i + 1}: no ${SAMPLE_NAMES[step.sample]} observed`);
   };
   if (step.concurrency === 'all') {
     const handles = await Promise.all(Array.from({ length: step.pods }, (_, i) => create(i)));
